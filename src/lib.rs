@@ -1,0 +1,20 @@
+//! crossroot: static musl cross sysroots for C libraries, and the environment that uses them.
+//!
+//! The pipeline, one module per stage:
+//! `recipe → plan → fetch → build → sysroot → env`.
+
+pub mod build;
+pub mod cache;
+pub mod cli;
+pub mod commands;
+pub mod elf;
+pub mod env;
+pub mod extract;
+pub mod fetch;
+pub mod plan;
+pub mod recipe;
+pub mod report;
+pub mod settings;
+pub mod sysroot;
+pub mod target;
+pub mod toolchain;

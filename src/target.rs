@@ -1,0 +1,318 @@
+//! Target triples and the names other tools give them.
+//!
+//! One [`Target`] carries everything a stage needs to know about an architecture:
+//! Go's GOARCH/GOARM, OpenSSL's Configure target, the autotools host, CMake's processor,
+//! zig's `-target`, qemu's user-mode binary and the ELF machine number.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A musl target crossroot knows how to build for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Target {
+    /// Canonical name, e.g. `aarch64-linux-musl`.
+    pub triple: &'static str,
+    /// GOARCH value.
+    pub goarch: &'static str,
+    /// GOARM value where it applies.
+    pub goarm: Option<&'static str>,
+    /// OpenSSL `Configure` target.
+    pub openssl_target: &'static str,
+    /// `--host` for autotools.
+    pub autotools_host: &'static str,
+    /// `CMAKE_SYSTEM_PROCESSOR`.
+    pub cmake_processor: &'static str,
+    /// zig `-target` value.
+    pub zig_target: &'static str,
+    /// Extra zig flags (CPU baseline) the target needs.
+    pub zig_cpu: Option<&'static str>,
+    /// qemu user-mode emulator binary.
+    pub qemu: &'static str,
+    /// ELF `e_machine`.
+    pub elf_machine: u16,
+    /// ELF class: 64-bit?
+    pub elf_64: bool,
+    /// Rust target triple.
+    pub rust_triple: &'static str,
+    /// Docker/OCI platform (`os/arch[/variant]`).
+    pub docker_platform: &'static str,
+    /// Debian architecture name (for cross packages and `dpkg --print-architecture`).
+    pub debian_arch: &'static str,
+    /// Whether the end-to-end test proves this target in CI.
+    pub verified: bool,
+}
+
+const EM_386: u16 = 3;
+const EM_S390: u16 = 22;
+const EM_PPC64: u16 = 21;
+const EM_ARM: u16 = 40;
+const EM_X86_64: u16 = 62;
+const EM_AARCH64: u16 = 183;
+const EM_RISCV: u16 = 243;
+
+/// Every target crossroot knows, in the order `list` prints them.
+pub const TARGETS: &[Target] = &[
+    Target {
+        triple: "aarch64-linux-musl",
+        goarch: "arm64",
+        goarm: None,
+        openssl_target: "linux-aarch64",
+        autotools_host: "aarch64-linux-musl",
+        cmake_processor: "aarch64",
+        zig_target: "aarch64-linux-musl",
+        zig_cpu: None,
+        qemu: "qemu-aarch64",
+        elf_machine: EM_AARCH64,
+        elf_64: true,
+        rust_triple: "aarch64-unknown-linux-musl",
+        docker_platform: "linux/arm64",
+        debian_arch: "arm64",
+        verified: true,
+    },
+    Target {
+        triple: "riscv64-linux-musl",
+        goarch: "riscv64",
+        goarm: None,
+        openssl_target: "linux64-riscv64",
+        autotools_host: "riscv64-linux-musl",
+        cmake_processor: "riscv64",
+        zig_target: "riscv64-linux-musl",
+        zig_cpu: None,
+        qemu: "qemu-riscv64",
+        elf_machine: EM_RISCV,
+        elf_64: true,
+        rust_triple: "riscv64gc-unknown-linux-musl",
+        docker_platform: "linux/riscv64",
+        debian_arch: "riscv64",
+        verified: true,
+    },
+    Target {
+        triple: "x86_64-linux-musl",
+        goarch: "amd64",
+        goarm: None,
+        openssl_target: "linux-x86_64",
+        autotools_host: "x86_64-linux-musl",
+        cmake_processor: "x86_64",
+        zig_target: "x86_64-linux-musl",
+        zig_cpu: None,
+        qemu: "qemu-x86_64",
+        elf_machine: EM_X86_64,
+        elf_64: true,
+        rust_triple: "x86_64-unknown-linux-musl",
+        docker_platform: "linux/amd64",
+        debian_arch: "amd64",
+        verified: true,
+    },
+    Target {
+        triple: "armv7-linux-musleabihf",
+        goarch: "arm",
+        goarm: Some("7"),
+        openssl_target: "linux-armv4",
+        autotools_host: "armv7-linux-musleabihf",
+        cmake_processor: "armv7",
+        zig_target: "arm-linux-musleabihf",
+        zig_cpu: Some("-mcpu=generic+v7a"),
+        qemu: "qemu-arm",
+        elf_machine: EM_ARM,
+        elf_64: false,
+        rust_triple: "armv7-unknown-linux-musleabihf",
+        docker_platform: "linux/arm/v7",
+        debian_arch: "armhf",
+        verified: false,
+    },
+    Target {
+        triple: "arm-linux-musleabihf",
+        goarch: "arm",
+        goarm: Some("6"),
+        openssl_target: "linux-armv4",
+        autotools_host: "arm-linux-musleabihf",
+        cmake_processor: "arm",
+        zig_target: "arm-linux-musleabihf",
+        zig_cpu: Some("-mcpu=arm1176jzf_s"),
+        qemu: "qemu-arm",
+        elf_machine: EM_ARM,
+        elf_64: false,
+        rust_triple: "arm-unknown-linux-musleabihf",
+        docker_platform: "linux/arm/v6",
+        debian_arch: "armel",
+        verified: false,
+    },
+    Target {
+        triple: "i686-linux-musl",
+        goarch: "386",
+        goarm: None,
+        openssl_target: "linux-elf",
+        autotools_host: "i686-linux-musl",
+        cmake_processor: "i686",
+        zig_target: "x86-linux-musl",
+        zig_cpu: None,
+        qemu: "qemu-i386",
+        elf_machine: EM_386,
+        elf_64: false,
+        rust_triple: "i686-unknown-linux-musl",
+        docker_platform: "linux/386",
+        debian_arch: "i386",
+        verified: false,
+    },
+    Target {
+        triple: "powerpc64le-linux-musl",
+        goarch: "ppc64le",
+        goarm: None,
+        openssl_target: "linux-ppc64le",
+        autotools_host: "powerpc64le-linux-musl",
+        cmake_processor: "ppc64le",
+        zig_target: "powerpc64le-linux-musl",
+        zig_cpu: None,
+        qemu: "qemu-ppc64le",
+        elf_machine: EM_PPC64,
+        elf_64: true,
+        rust_triple: "powerpc64le-unknown-linux-musl",
+        docker_platform: "linux/ppc64le",
+        debian_arch: "ppc64el",
+        verified: false,
+    },
+    Target {
+        triple: "s390x-linux-musl",
+        goarch: "s390x",
+        goarm: None,
+        openssl_target: "linux64-s390x",
+        autotools_host: "s390x-linux-musl",
+        cmake_processor: "s390x",
+        zig_target: "s390x-linux-musl",
+        zig_cpu: None,
+        qemu: "qemu-s390x",
+        elf_machine: EM_S390,
+        elf_64: true,
+        rust_triple: "s390x-unknown-linux-musl",
+        docker_platform: "linux/s390x",
+        debian_arch: "s390x",
+        verified: false,
+    },
+];
+
+/// A `--target` value that names no known target.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown target `{given}`; known targets: {known}")]
+pub struct UnknownTarget {
+    pub given: String,
+    pub known: String,
+}
+
+impl Target {
+    /// Looks a target up by any of the names people type: the triple, a Rust triple,
+    /// a Go `GOOS/GOARCH` pair, a Docker platform, or `<arch>-unknown-linux-musl`.
+    pub fn parse(name: &str) -> Result<&'static Target, UnknownTarget> {
+        let name = name.trim();
+        let lower = name.to_ascii_lowercase();
+        let found = TARGETS.iter().find(|t| t.matches(&lower));
+        found.ok_or_else(|| UnknownTarget {
+            given: name.to_string(),
+            known: TARGETS
+                .iter()
+                .map(|t| format!("{} ({})", t.triple, t.docker_platform))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        if name == self.triple || name == self.rust_triple || name == self.docker_platform {
+            return true;
+        }
+        // `<arch>-unknown-linux-musl` and `<arch>-pc-linux-musl` spell the same thing.
+        if let Some((arch, rest)) = name.split_once('-') {
+            let rest = rest
+                .strip_prefix("unknown-")
+                .or_else(|| rest.strip_prefix("pc-"))
+                .unwrap_or(rest);
+            if format!("{arch}-{rest}") == self.triple {
+                return true;
+            }
+        }
+        // Go's GOOS/GOARCH, and Docker's spellings with a variant or an alias.
+        let go = match self.goarm {
+            Some(arm) => format!("linux/{}/v{}", self.goarch, arm),
+            None => format!("linux/{}", self.goarch),
+        };
+        if name == go {
+            return true;
+        }
+        match self.triple {
+            "aarch64-linux-musl" => matches!(name, "linux/arm64/v8" | "linux/aarch64"),
+            "x86_64-linux-musl" => matches!(name, "linux/x86_64" | "linux/amd64/v1"),
+            "armv7-linux-musleabihf" => matches!(name, "linux/arm" | "linux/armv7"),
+            "arm-linux-musleabihf" => matches!(name, "linux/armv6"),
+            "i686-linux-musl" => matches!(name, "linux/i386" | "linux/i686"),
+            _ => false,
+        }
+    }
+
+    /// Compiler flags that pin the CPU baseline, if any.
+    pub fn zig_flags(&self) -> Vec<&'static str> {
+        self.zig_cpu.into_iter().collect()
+    }
+}
+
+impl FromStr for &'static Target {
+    type Err = UnknownTarget;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Target::parse(s)
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.triple)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_spelling() {
+        for (given, triple) in [
+            ("aarch64-linux-musl", "aarch64-linux-musl"),
+            ("aarch64-unknown-linux-musl", "aarch64-linux-musl"),
+            ("linux/arm64", "aarch64-linux-musl"),
+            ("linux/arm64/v8", "aarch64-linux-musl"),
+            ("linux/riscv64", "riscv64-linux-musl"),
+            ("riscv64gc-unknown-linux-musl", "riscv64-linux-musl"),
+            ("riscv64-unknown-linux-musl", "riscv64-linux-musl"),
+            ("linux/amd64", "x86_64-linux-musl"),
+            ("x86_64-unknown-linux-musl", "x86_64-linux-musl"),
+            ("X86_64-Linux-Musl", "x86_64-linux-musl"),
+            ("linux/arm/v7", "armv7-linux-musleabihf"),
+            ("linux/arm/v6", "arm-linux-musleabihf"),
+            ("linux/386", "i686-linux-musl"),
+            ("linux/ppc64le", "powerpc64le-linux-musl"),
+            ("linux/s390x", "s390x-linux-musl"),
+        ] {
+            assert_eq!(Target::parse(given).unwrap().triple, triple, "{given}");
+        }
+    }
+
+    #[test]
+    fn maps_tools() {
+        let t = Target::parse("linux/arm64").unwrap();
+        assert_eq!(t.goarch, "arm64");
+        assert_eq!(t.openssl_target, "linux-aarch64");
+        assert_eq!(t.qemu, "qemu-aarch64");
+        let r = Target::parse("riscv64-linux-musl").unwrap();
+        assert_eq!(r.openssl_target, "linux64-riscv64");
+        assert_eq!(r.goarch, "riscv64");
+        let v7 = Target::parse("linux/arm/v7").unwrap();
+        assert_eq!((v7.goarch, v7.goarm), ("arm", Some("7")));
+    }
+
+    #[test]
+    fn unknown_target_lists_known_ones() {
+        let err = Target::parse("mips-linux-musl").unwrap_err().to_string();
+        assert!(err.contains("unknown target `mips-linux-musl`"), "{err}");
+        assert!(err.contains("aarch64-linux-musl (linux/arm64)"), "{err}");
+        assert!(err.contains("riscv64-linux-musl"), "{err}");
+        assert!(Target::parse("linux/mips64").is_err());
+        assert!(Target::parse("").is_err());
+    }
+}
