@@ -1,1 +1,132 @@
-//! (in progress)
+//! Command-line types only; behaviour lives in `commands/`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::target::Target;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "crossroot",
+    version,
+    about = "Static musl cross sysroots for C libraries (curl, OpenSSL, nghttp2, c-ares, zlib), and the environment that builds static CGO binaries with them",
+    after_help = "Example:\n  crossroot build --target aarch64-linux-musl curl\n  eval \"$(crossroot env --target aarch64-linux-musl)\"\n  go build -ldflags '-extldflags \"-static\"'"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where crossroot keeps downloads, built packages, sysroots and logs.
+    #[arg(long, global = true, env = "CROSSROOT_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// An extra recipe directory, searched before the built-in recipes (repeatable).
+    #[arg(long = "recipes", global = true, value_name = "DIR")]
+    pub recipes: Vec<PathBuf>,
+    /// A mirror to try before upstream: a directory or an http(s) base URL (repeatable; also
+    /// CROSSROOT_MIRRORS, separated by spaces or commas).
+    #[arg(long = "mirror", global = true, value_name = "DIR|URL")]
+    pub mirrors: Vec<String>,
+    /// Use only the download cache and directory mirrors; never the network.
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// Parallel jobs for all builds together [default: number of CPUs].
+    #[arg(
+        short = 'j',
+        long,
+        global = true,
+        env = "CROSSROOT_JOBS",
+        value_name = "N"
+    )]
+    pub jobs: Option<usize>,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more (each command a build runs).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn parse_target(s: &str) -> Result<&'static Target, String> {
+    Target::parse(s).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build packages and their dependencies into a sysroot for each target.
+    Build(BuildArgs),
+    /// Print the environment (CC, PKG_CONFIG, GOARCH, …) for a built sysroot.
+    Env(EnvArgs),
+    /// Run a command in a sysroot's environment.
+    Exec(ExecArgs),
+    /// Check that an ELF file is a static executable for a target.
+    Verify(VerifyArgs),
+    /// Download and verify sources (and the toolchain) without building.
+    Fetch(FetchArgs),
+    /// List recipes, their versions, and the known targets.
+    List,
+    /// Check the host for the programs builds need.
+    Doctor,
+}
+
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// Target triple, or a Go/Docker/Rust name for it (linux/arm64, aarch64-unknown-linux-musl).
+    #[arg(short, long = "target", visible_alias = "platform", value_name = "TARGET", value_parser = parse_target)]
+    pub targets: Vec<&'static Target>,
+    /// A sysroot profile [default: ./crossroot.toml when no packages are named].
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Packages (with their dependencies).
+    #[arg(value_name = "PACKAGE")]
+    pub packages: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Keep debug information in the libraries (default: -g0).
+    #[arg(long)]
+    pub debug_info: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Output format.
+    #[arg(long, default_value = "sh", value_parser = ["sh", "fish", "json", "github", "dockerfile"])]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The target the files must run on.
+    #[arg(short, long, visible_alias = "platform", value_name = "TARGET", value_parser = parse_target)]
+    pub target: &'static Target,
+    /// ELF files to check.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+}

@@ -1,1 +1,587 @@
-//! (in progress)
+//! Building packages: extract, configure, make, install into a staging prefix, then move the
+//! prefix into the package store under its key. Independent packages run at the same time
+//! within one jobs budget, shared with every `make` through a jobserver.
+
+mod steps;
+
+pub use steps::{BuildStep, HostTools, steps_for};
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::cache::{self, EntryLock, Home};
+use crate::plan::{BuildOptions, Plan, PlannedPackage};
+use crate::recipe::SourceArtifact;
+use crate::report::Reporter;
+use crate::toolchain::{self, Zig};
+
+/// Lines of a failed step's output shown in the error.
+const TAIL_LINES: usize = 25;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(
+        "{package}: step `{step}` failed ({status})\n  command: {command}\n  directory: {cwd}\n  last lines of output:\n{tail}\n  full log: {log}"
+    )]
+    Step {
+        package: String,
+        step: String,
+        command: String,
+        cwd: PathBuf,
+        status: String,
+        tail: String,
+        log: PathBuf,
+    },
+    #[error(
+        "{package}: could not start `{program}` for step `{step}`; is it installed? (`crossroot doctor` checks)"
+    )]
+    Spawn {
+        package: String,
+        step: String,
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{package}: the install step did not produce {what} (looked in {dir}); see the logs in {logs}"
+    )]
+    MissingOutput {
+        package: String,
+        what: String,
+        dir: PathBuf,
+        logs: PathBuf,
+    },
+    #[error("{package}: recipe {recipe} uses unknown placeholder `{{{name}}}`; known: {known}")]
+    Placeholder {
+        package: String,
+        recipe: String,
+        name: String,
+        known: String,
+    },
+    #[error("{package}: could not {action} {path}")]
+    Io {
+        package: String,
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{package}: could not unpack {archive}")]
+    Extract {
+        package: String,
+        archive: PathBuf,
+        #[source]
+        source: crate::extract::ExtractError,
+    },
+    #[error("{package}: could not make its .pc files relocatable")]
+    Pc {
+        package: String,
+        #[source]
+        source: crate::sysroot::pc::PcError,
+    },
+    #[error(transparent)]
+    Cache(#[from] cache::CacheError),
+    #[error("{package}: not built because `{dependency}` failed")]
+    DependencyFailed { package: String, dependency: String },
+    #[error("{count} packages failed:\n{list}")]
+    Several { count: usize, list: String },
+}
+
+/// What the package store keeps beside each built package.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct PackageRecord {
+    pub name: String,
+    pub version: String,
+    pub license: String,
+    pub homepage: String,
+    pub target: String,
+    pub key: String,
+    pub source_file: String,
+    pub source_sha256: String,
+    pub source_origin: String,
+    pub toolchain: crate::toolchain::ToolchainId,
+    pub options: BuildOptions,
+    pub build_system: crate::recipe::BuildSystem,
+    pub build_args: Vec<String>,
+    pub seconds: f64,
+}
+
+/// File name of the record inside a package directory.
+pub const PACKAGE_RECORD: &str = ".crossroot-package.json";
+
+/// A verified source archive for one package.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub artifact: SourceArtifact,
+    pub origin: String,
+}
+
+/// Builds packages into `<home>/packages-v1/<key>`.
+pub struct Builder {
+    pub home: Home,
+    pub zig: Zig,
+    pub tools: HostTools,
+    pub jobs: usize,
+    pub reporter: Arc<dyn Reporter>,
+    jobserver: jobserver::Client,
+}
+
+impl Builder {
+    pub fn new(
+        home: Home,
+        zig: Zig,
+        tools: HostTools,
+        jobs: usize,
+        reporter: Arc<dyn Reporter>,
+    ) -> std::io::Result<Self> {
+        let jobs = jobs.max(1);
+        Ok(Builder {
+            home,
+            zig,
+            tools,
+            jobs,
+            reporter,
+            jobserver: jobserver::Client::new(jobs)?,
+        })
+    }
+
+    pub fn package_dir(&self, key: &str) -> PathBuf {
+        self.home.packages().join(key)
+    }
+
+    pub fn is_built(&self, key: &str) -> bool {
+        cache::is_complete(&self.package_dir(key), key)
+    }
+
+    /// Builds every package of the plan that is not in the store yet, dependencies first,
+    /// independent ones at the same time. `sources` maps package keys to their archives.
+    pub fn build_all(
+        &self,
+        plan: &Plan,
+        sources: &BTreeMap<String, SourceFile>,
+    ) -> Result<(), BuildError> {
+        // Nodes are (target index, package index); a package waits for its direct deps.
+        let nodes: Vec<(usize, usize)> = plan
+            .targets
+            .iter()
+            .enumerate()
+            .flat_map(|(t, tp)| (0..tp.packages.len()).map(move |p| (t, p)))
+            .collect();
+        let id = |t: usize, p: usize| nodes.iter().position(|&n| n == (t, p)).unwrap();
+        #[derive(Clone, Copy, PartialEq)]
+        enum State {
+            Waiting,
+            Running,
+            Done,
+            Failed,
+        }
+        let mut state: Vec<State> = nodes
+            .iter()
+            .map(|&(t, p)| {
+                if self.is_built(&plan.targets[t].packages[p].key) {
+                    State::Done
+                } else {
+                    State::Waiting
+                }
+            })
+            .collect();
+        let mut errors: Vec<BuildError> = Vec::new();
+        let (tx, rx) = mpsc::channel::<(usize, Result<(), BuildError>)>();
+        std::thread::scope(|scope| {
+            let mut running = 0usize;
+            loop {
+                if errors.is_empty() {
+                    for (i, &(t, p)) in nodes.iter().enumerate() {
+                        if state[i] != State::Waiting {
+                            continue;
+                        }
+                        let pkg = &plan.targets[t].packages[p];
+                        if pkg.deps.iter().all(|&d| state[id(t, d)] == State::Done) {
+                            state[i] = State::Running;
+                            running += 1;
+                            let deps: Vec<PathBuf> = pkg
+                                .all_deps
+                                .iter()
+                                .map(|&d| self.package_dir(&plan.targets[t].packages[d].key))
+                                .collect();
+                            let source = sources.get(&pkg.key).cloned();
+                            let tx = tx.clone();
+                            scope.spawn(move || {
+                                let result = match source {
+                                    Some(src) => self.build_one(pkg, &src, &deps, &plan.options),
+                                    None => Err(BuildError::Io {
+                                        package: pkg.label(),
+                                        action: "find the source archive of",
+                                        path: PathBuf::from(&pkg.recipe.name),
+                                        source: std::io::Error::other("not fetched"),
+                                    }),
+                                };
+                                let _ = tx.send((i, result));
+                            });
+                        }
+                    }
+                }
+                if running == 0 {
+                    break;
+                }
+                let (i, result) = rx.recv().expect("a build thread reports");
+                running -= 1;
+                match result {
+                    Ok(()) => state[i] = State::Done,
+                    Err(e) => {
+                        state[i] = State::Failed;
+                        errors.push(e);
+                    }
+                }
+            }
+        });
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.pop().unwrap()),
+            n => Err(BuildError::Several {
+                count: n,
+                list: errors
+                    .iter()
+                    .map(|e| format!("- {e}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            }),
+        }
+    }
+
+    /// Builds one package, unless another process built it while we waited for its lock.
+    pub fn build_one(
+        &self,
+        pkg: &PlannedPackage,
+        source: &SourceFile,
+        dep_dirs: &[PathBuf],
+        options: &BuildOptions,
+    ) -> Result<(), BuildError> {
+        let label = pkg.label();
+        let store = self.home.packages();
+        let dest = self.package_dir(&pkg.key);
+        let _lock = EntryLock::acquire(&store.join(format!("{}.lock", pkg.key)), &*self.reporter)?;
+        if cache::is_complete(&dest, &pkg.key) {
+            return Ok(());
+        }
+        let io = |action: &'static str, path: &Path| {
+            let package = label.clone();
+            let path = path.to_path_buf();
+            move |source| BuildError::Io {
+                package,
+                action,
+                path,
+                source,
+            }
+        };
+        // Whatever an interrupted run left for this key goes; we hold its lock.
+        cache::remove_incomplete(&dest)?;
+        remove_stale_staging(&store, &pkg.key);
+
+        // Hold a job token for the whole package; make's own first job runs on it.
+        let token = self
+            .jobserver
+            .acquire()
+            .map_err(io("take a job token for", &store))?;
+        let started = Instant::now();
+        let progress = self.reporter.start(&format!("build {label}"), None);
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".tmp-{}-", pkg.key))
+            .tempdir_in(&store)
+            .map_err(io("create a staging directory in", &store))?;
+        let root = staging.path();
+        let (src, build, prefix, deps, bin) = (
+            root.join("src"),
+            root.join("build"),
+            root.join("prefix"),
+            root.join("deps"),
+            root.join("bin"),
+        );
+        for d in [&build, &prefix, &deps, &bin] {
+            fs::create_dir_all(d).map_err(io("create", d))?;
+        }
+        progress.set_message("extract");
+        crate::extract::extract(&source.path, &src, &Default::default()).map_err(|e| {
+            BuildError::Extract {
+                package: label.clone(),
+                archive: source.path.clone(),
+                source: e,
+            }
+        })?;
+        for dep in dep_dirs {
+            merge_tree(dep, &deps).map_err(io("link dependency files from", dep))?;
+        }
+        let mut wrappers =
+            toolchain::compiler_wrappers(&self.zig, pkg.target, &self.home.zig_cache());
+        wrappers.push((
+            format!("{}-pkg-config", pkg.target.triple),
+            toolchain::pkg_config_wrapper(
+                &self.tools.pkg_config,
+                pkg.target.triple,
+                "../deps/lib/pkgconfig",
+            ),
+        ));
+        toolchain::write_wrappers(&bin, &wrappers)?;
+
+        let log_dir = self
+            .home
+            .logs()
+            .join(pkg.target.triple)
+            .join(format!("{}-{}", pkg.recipe.name, pkg.recipe.version));
+        fs::create_dir_all(&log_dir).map_err(io("create", &log_dir))?;
+        let layout = steps::Layout {
+            src: src.clone(),
+            build: build.clone(),
+            prefix: prefix.clone(),
+            deps: deps.clone(),
+            bin: bin.clone(),
+        };
+        let plan_steps = steps_for(pkg, &layout, &self.tools, options).map_err(|name| {
+            BuildError::Placeholder {
+                package: label.clone(),
+                recipe: pkg.recipe.origin.to_string(),
+                name,
+                known: steps::PLACEHOLDERS.join(", "),
+            }
+        })?;
+        for (n, step) in plan_steps.iter().enumerate() {
+            progress.set_message(&step.name);
+            let log = log_dir.join(format!("{:02}-{}.log", n + 1, step.name));
+            self.run_step(&label, step, &log)?;
+        }
+        drop(token);
+
+        progress.set_message("install");
+        finish_prefix(pkg, &prefix, &log_dir, &label)?;
+        let mut build_paths = vec![
+            prefix.display().to_string(),
+            deps.display().to_string(),
+            root.display().to_string(),
+        ];
+        build_paths.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let paths: Vec<&str> = build_paths.iter().map(String::as_str).collect();
+        let pc_dir = prefix.join("lib/pkgconfig");
+        if pc_dir.is_dir() {
+            crate::sysroot::pc::relocate_pc_dir(&pc_dir, &paths).map_err(|e| BuildError::Pc {
+                package: label.clone(),
+                source: e,
+            })?;
+        }
+        let record = PackageRecord {
+            name: pkg.recipe.name.clone(),
+            version: pkg.recipe.version.to_string(),
+            license: pkg.recipe.license.clone(),
+            homepage: pkg.recipe.homepage.clone(),
+            target: pkg.target.triple.to_string(),
+            key: pkg.key.clone(),
+            source_file: source.artifact.file.clone(),
+            source_sha256: source.artifact.sha256.clone(),
+            source_origin: source.origin.clone(),
+            toolchain: self.zig.id(),
+            options: options.clone(),
+            build_system: pkg.build.system,
+            build_args: pkg.build.args.clone(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        cache::write_atomic(
+            &prefix.join(PACKAGE_RECORD),
+            &serde_json::to_vec_pretty(&record).expect("record serializes"),
+        )?;
+        fs::rename(&prefix, &dest).map_err(io("move the built package to", &dest))?;
+        cache::mark_complete(&dest, &pkg.key)?;
+        progress.finish(
+            true,
+            &format!("built {label} in {:.1}s", started.elapsed().as_secs_f64()),
+        );
+        Ok(())
+    }
+
+    fn run_step(&self, label: &str, step: &BuildStep, log: &Path) -> Result<(), BuildError> {
+        let io = |action: &'static str, path: &Path| {
+            let package = label.to_string();
+            let path = path.to_path_buf();
+            move |source| BuildError::Io {
+                package,
+                action,
+                path,
+                source,
+            }
+        };
+        let out = File::create(log).map_err(io("create log", log))?;
+        let err = out.try_clone().map_err(io("open log", log))?;
+        let mut cmd = Command::new(&step.program);
+        cmd.args(&step.args)
+            .current_dir(&step.cwd)
+            .env_clear()
+            .envs(&step.env)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        self.jobserver.configure_make(&mut cmd);
+        self.reporter.debug(&format!(
+            "{label}: {} (in {})",
+            step.command_line(),
+            step.cwd.display()
+        ));
+        let status = cmd.status().map_err(|source| BuildError::Spawn {
+            package: label.to_string(),
+            step: step.name.clone(),
+            program: step.program.display().to_string(),
+            source,
+        })?;
+        if status.success() {
+            return Ok(());
+        }
+        Err(BuildError::Step {
+            package: label.to_string(),
+            step: step.name.clone(),
+            command: step.command_line(),
+            cwd: step.cwd.clone(),
+            status: status.to_string(),
+            tail: tail(log, TAIL_LINES),
+            log: log.to_path_buf(),
+        })
+    }
+}
+
+/// The last `n` lines of a file, indented.
+pub fn tail(path: &Path, n: usize) -> String {
+    let Ok(mut f) = File::open(path) else {
+        return "    (no log)".into();
+    };
+    // The tail of a long log is in its last 64 KiB.
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
+    let lines: Vec<String> = BufReader::new(f)
+        .split(b'\n')
+        .map_while(Result::ok)
+        .map(|l| String::from_utf8_lossy(&l).into_owned())
+        .collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn remove_stale_staging(store: &Path, key: &str) {
+    let prefix = format!(".tmp-{key}-");
+    if let Ok(rd) = fs::read_dir(store) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
+/// Links (or copies) every file under `from` into `to`, creating directories.
+pub fn merge_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with(".crossroot") {
+            continue;
+        }
+        let src = entry.path();
+        let dst = to.join(&name);
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            fs::create_dir_all(&dst)?;
+            merge_tree(&src, &dst)?;
+        } else if ty.is_symlink() {
+            let target = fs::read_link(&src)?;
+            let _ = fs::remove_file(&dst);
+            std::os::unix::fs::symlink(target, &dst)?;
+        } else {
+            let _ = fs::remove_file(&dst);
+            if fs::hard_link(&src, &dst).is_err() {
+                fs::copy(&src, &dst)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keeps what a static sysroot needs (headers, `.a`, `.pc`, CMake configs) and checks that
+/// the recipe's promised libraries and `.pc` files are there.
+fn finish_prefix(
+    pkg: &PlannedPackage,
+    prefix: &Path,
+    logs: &Path,
+    label: &str,
+) -> Result<(), BuildError> {
+    let io = |action: &'static str, path: &Path| {
+        let package = label.to_string();
+        let path = path.to_path_buf();
+        move |source| BuildError::Io {
+            package,
+            action,
+            path,
+            source,
+        }
+    };
+    for dir in ["bin", "share", "sbin", "libexec", "etc", "ssl"] {
+        let d = prefix.join(dir);
+        if d.exists() {
+            fs::remove_dir_all(&d).map_err(io("remove", &d))?;
+        }
+    }
+    let lib = prefix.join("lib");
+    if lib.is_dir() {
+        for e in fs::read_dir(&lib).map_err(io("read", &lib))?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let shared = name.ends_with(".so") || name.contains(".so.");
+            if shared || name.ends_with(".la") || name == "engines-3" || name == "ossl-modules" {
+                let p = e.path();
+                if p.is_dir() {
+                    fs::remove_dir_all(&p).map_err(io("remove", &p))?;
+                } else {
+                    fs::remove_file(&p).map_err(io("remove", &p))?;
+                }
+            }
+        }
+    }
+    for l in &pkg.recipe.install.libs {
+        if !lib.join(l).is_file() {
+            return Err(BuildError::MissingOutput {
+                package: label.to_string(),
+                what: format!("lib/{l}"),
+                dir: prefix.to_path_buf(),
+                logs: logs.to_path_buf(),
+            });
+        }
+    }
+    for pc in &pkg.recipe.install.pkg_config {
+        if !lib.join("pkgconfig").join(format!("{pc}.pc")).is_file() {
+            return Err(BuildError::MissingOutput {
+                package: label.to_string(),
+                what: format!("lib/pkgconfig/{pc}.pc"),
+                dir: prefix.to_path_buf(),
+                logs: logs.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// How long ago, for messages.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 1.0 {
+        format!("{:.0}ms", s * 1000.0)
+    } else if s < 120.0 {
+        format!("{s:.1}s")
+    } else {
+        format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}

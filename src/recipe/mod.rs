@@ -5,6 +5,7 @@
 //! where the value came from the file, its line.
 
 mod load;
+pub mod profile;
 
 pub use load::{BUILTIN_RECIPES, RecipeSet};
 

@@ -1,1 +1,238 @@
-//! (in progress)
+//! Assembling a sysroot from built packages: one tree of headers, static libraries and
+//! relocatable `.pc` files, with per-triple wrappers and a manifest, moved into place whole.
+
+pub mod pc;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::build::{HostTools, PACKAGE_RECORD, PackageRecord, merge_tree};
+use crate::cache::{self, EntryLock, Home};
+use crate::plan::{BuildOptions, TargetPlan};
+use crate::report::Reporter;
+use crate::target::Target;
+use crate::toolchain::{self, ToolchainId, Zig};
+
+/// Manifest file name in a sysroot's root.
+pub const MANIFEST: &str = "manifest.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SysrootError {
+    #[error(
+        "no sysroot is built for {target}{what}; run `crossroot build --target {target}{packages}` first"
+    )]
+    NotBuilt {
+        target: String,
+        what: String,
+        packages: String,
+    },
+    #[error("package {name} for {target} is not in the store ({dir}); run `crossroot build` again")]
+    MissingPackage {
+        name: String,
+        target: String,
+        dir: PathBuf,
+    },
+    #[error("could not {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the manifest {path} is damaged; run `crossroot build` again")]
+    Manifest {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Cache(#[from] cache::CacheError),
+}
+
+fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SysrootError {
+    let path = path.to_path_buf();
+    move |source| SysrootError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// What a sysroot holds, written to `manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub crossroot_version: String,
+    pub target: String,
+    pub key: String,
+    pub toolchain: ToolchainId,
+    pub toolchain_exe: PathBuf,
+    pub options: BuildOptions,
+    pub packages: Vec<PackageRecord>,
+}
+
+/// A finished sysroot.
+#[derive(Debug, Clone)]
+pub struct Sysroot {
+    pub dir: PathBuf,
+    pub target: &'static Target,
+    pub key: String,
+}
+
+impl Sysroot {
+    pub fn manifest(&self) -> Result<Manifest, SysrootError> {
+        let path = self.dir.join(MANIFEST);
+        let text = fs::read(&path).map_err(io_err("read", &path))?;
+        serde_json::from_slice(&text).map_err(|source| SysrootError::Manifest { path, source })
+    }
+}
+
+/// `<home>/sysroots-v1/<triple>/<first 16 hex digits of the key>`.
+pub fn sysroot_dir(home: &Home, target: &Target, key: &str) -> PathBuf {
+    home.sysroots()
+        .join(target.triple)
+        .join(&key[..16.min(key.len())])
+}
+
+/// The link to the sysroot built last for a target.
+pub fn current_link(home: &Home, target: &Target) -> PathBuf {
+    home.sysroots().join(target.triple).join("current")
+}
+
+/// The sysroot for `key`, or for the one built last when `key` is `None`.
+pub fn find(
+    home: &Home,
+    target: &'static Target,
+    key: Option<&str>,
+    packages_hint: &[String],
+) -> Result<Sysroot, SysrootError> {
+    let not_built = || SysrootError::NotBuilt {
+        target: target.triple.to_string(),
+        what: if packages_hint.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", packages_hint.join(", "))
+        },
+        packages: packages_hint.iter().map(|p| format!(" {p}")).collect(),
+    };
+    let (dir, key) = match key {
+        Some(k) => (sysroot_dir(home, target, k), k.to_string()),
+        None => {
+            let link = current_link(home, target);
+            let dir = fs::canonicalize(&link).map_err(|_| not_built())?;
+            let key = fs::read_to_string(dir.join(cache::MARKER))
+                .ok()
+                .and_then(|t| serde_json::from_str::<cache::Marker>(&t).ok())
+                .map(|m| m.key)
+                .ok_or_else(not_built)?;
+            (dir, key)
+        }
+    };
+    if !cache::is_complete(&dir, &key) {
+        return Err(not_built());
+    }
+    Ok(Sysroot { dir, target, key })
+}
+
+/// Assembles (or finds, when it exists) the sysroot of one target plan. Every package must
+/// be in the store already.
+pub fn assemble(
+    home: &Home,
+    tp: &TargetPlan,
+    zig: &Zig,
+    tools: &HostTools,
+    options: &BuildOptions,
+    reporter: &dyn Reporter,
+) -> Result<Sysroot, SysrootError> {
+    let target = tp.target;
+    let dir = sysroot_dir(home, target, &tp.sysroot_key);
+    let parent = dir
+        .parent()
+        .expect("sysroot dir has a parent")
+        .to_path_buf();
+    fs::create_dir_all(&parent).map_err(io_err("create", &parent))?;
+    let _lock = EntryLock::acquire(&dir.with_extension("lock"), reporter)?;
+    if !cache::is_complete(&dir, &tp.sysroot_key) {
+        cache::remove_incomplete(&dir)?;
+        let staging = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempdir_in(&parent)
+            .map_err(io_err("create a staging directory in", &parent))?;
+        let root = staging.path();
+        let mut records = Vec::new();
+        for pkg in &tp.packages {
+            let pdir = home.packages().join(&pkg.key);
+            if !cache::is_complete(&pdir, &pkg.key) {
+                return Err(SysrootError::MissingPackage {
+                    name: pkg.recipe.name.clone(),
+                    target: target.triple.to_string(),
+                    dir: pdir,
+                });
+            }
+            merge_tree(&pdir, root).map_err(io_err("link files from", &pdir))?;
+            let rec_path = pdir.join(PACKAGE_RECORD);
+            let text = fs::read(&rec_path).map_err(io_err("read", &rec_path))?;
+            let rec: PackageRecord =
+                serde_json::from_slice(&text).map_err(|source| SysrootError::Manifest {
+                    path: rec_path.clone(),
+                    source,
+                })?;
+            records.push(rec);
+        }
+        write_wrappers(root, target, zig, tools, home)?;
+        let manifest = Manifest {
+            crossroot_version: env!("CARGO_PKG_VERSION").to_string(),
+            target: target.triple.to_string(),
+            key: tp.sysroot_key.clone(),
+            toolchain: zig.id(),
+            toolchain_exe: zig.exe.clone(),
+            options: options.clone(),
+            packages: records,
+        };
+        cache::write_atomic(
+            &root.join(MANIFEST),
+            &serde_json::to_vec_pretty(&manifest).expect("manifest serializes"),
+        )?;
+        let staged = staging.keep();
+        fs::rename(&staged, &dir).map_err(io_err("move the sysroot to", &dir))?;
+        cache::mark_complete(&dir, &tp.sysroot_key)?;
+    }
+    set_current(home, target, &dir)?;
+    Ok(Sysroot {
+        dir,
+        target,
+        key: tp.sysroot_key.clone(),
+    })
+}
+
+/// Writes `bin/<triple>-{cc,c++,ar,ranlib,pkg-config}` into a sysroot.
+pub fn write_wrappers(
+    root: &Path,
+    target: &Target,
+    zig: &Zig,
+    tools: &HostTools,
+    home: &Home,
+) -> Result<(), SysrootError> {
+    let mut wrappers = toolchain::compiler_wrappers(zig, target, &home.zig_cache());
+    wrappers.push((
+        format!("{}-pkg-config", target.triple),
+        toolchain::pkg_config_wrapper(&tools.pkg_config, target.triple, "../lib/pkgconfig"),
+    ));
+    toolchain::write_wrappers(&root.join("bin"), &wrappers)?;
+    Ok(())
+}
+
+/// Points `current` at `dir` with one rename, so readers never see it missing.
+fn set_current(home: &Home, target: &Target, dir: &Path) -> Result<(), SysrootError> {
+    let link = current_link(home, target);
+    let name = dir.file_name().expect("sysroot dir has a name");
+    if fs::read_link(&link).is_ok_and(|t| t == Path::new(name)) {
+        return Ok(());
+    }
+    let tmp = link.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(name, &tmp).map_err(io_err("create link", &tmp))?;
+    fs::rename(&tmp, &link).map_err(io_err("replace link", &link))?;
+    Ok(())
+}

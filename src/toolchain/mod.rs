@@ -1,1 +1,599 @@
-//! (in progress)
+//! The cross compiler: finding an installed zig, or fetching the pinned release.
+//!
+//! Order: `$ZIG`, `zig` on `PATH`, the `ziglang` Python package, a release crossroot fetched
+//! before, then the recipe's release for this host. An installed zig must satisfy the
+//! recipe's `version-req`. What was found is remembered (by path, size and mtime) so that
+//! `env` and a warm `build` don't start Python or hash 180 MB each time.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::cache::{self, Home};
+use crate::recipe::{SourceArtifact, ToolchainRecipe};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolchainError {
+    #[error(
+        "zig {found} at {path} does not satisfy the zig recipe's version-req `{req}` ({origin})"
+    )]
+    WrongVersion {
+        path: PathBuf,
+        found: String,
+        req: String,
+        origin: String,
+    },
+    #[error("`{path} version` failed: {detail}")]
+    Probe { path: PathBuf, detail: String },
+    #[error(
+        "no zig found ($ZIG, PATH, python3 -m ziglang) and the zig recipe pins no release for host `{host}`; install one with `pip install ziglang`"
+    )]
+    NoRelease { host: String },
+    #[error(
+        "no usable zig found ($ZIG, PATH, python3 -m ziglang) and --offline forbids fetching zig {version}; install one with `pip install ziglang`, or run `crossroot fetch` first"
+    )]
+    Offline { version: String },
+    #[error("the zig release archive {archive} holds no `zig` executable at its top")]
+    BadArchive { archive: PathBuf },
+    #[error(transparent)]
+    Cache(#[from] cache::CacheError),
+    #[error(transparent)]
+    Extract(#[from] crate::extract::ExtractError),
+    #[error("could not read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What crossroot needs from the host environment, read once (tests pass their own).
+#[derive(Debug, Clone, Default)]
+pub struct HostEnv {
+    /// `$ZIG`: a zig executable to use.
+    pub zig: Option<PathBuf>,
+    /// `$PATH`.
+    pub path: Option<OsString>,
+    /// Python interpreter to ask for the `ziglang` package; `None` skips that search.
+    pub python: Option<String>,
+}
+
+impl HostEnv {
+    pub fn from_process() -> Self {
+        HostEnv {
+            zig: std::env::var_os("ZIG")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            path: std::env::var_os("PATH"),
+            python: Some("python3".to_string()),
+        }
+    }
+
+    /// Finds an executable on `PATH`.
+    pub fn which(&self, name: &str) -> Option<PathBuf> {
+        let path = self.path.as_ref()?;
+        std::env::split_paths(path)
+            .map(|d| d.join(name))
+            .find(|p| is_executable(p))
+    }
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The identity of a compiler, hashed into every package's cache key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolchainId {
+    pub name: String,
+    pub version: String,
+    /// sha256 of the compiler executable.
+    pub sha256: String,
+}
+
+/// A zig that crossroot will compile with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Zig {
+    pub exe: PathBuf,
+    pub version: String,
+    pub sha256: String,
+    /// Where it came from: `$ZIG`, `PATH`, `ziglang (python)`, `release`.
+    pub origin: String,
+}
+
+impl Zig {
+    pub fn id(&self) -> ToolchainId {
+        ToolchainId {
+            name: "zig".into(),
+            version: self.version.clone(),
+            sha256: self.sha256.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Remembered {
+    /// Probes by executable path.
+    probes: BTreeMap<PathBuf, Probe>,
+    /// Where the `ziglang` package's zig was last seen.
+    python_zig: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Probe {
+    size: u64,
+    mtime_ns: u128,
+    version: String,
+    sha256: String,
+}
+
+fn stamp(exe: &Path) -> Option<(u64, u128)> {
+    let m = fs::metadata(exe).ok()?;
+    let mtime = m
+        .modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some((m.len(), mtime))
+}
+
+fn sha256_file(path: &Path) -> Result<String, ToolchainError> {
+    let io = |source| ToolchainError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = fs::File::open(path).map_err(io)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Finds zig, remembering what it learnt under `home`.
+pub struct Finder<'a> {
+    home: &'a Home,
+    host: &'a HostEnv,
+    memo_path: PathBuf,
+    memo: Remembered,
+}
+
+impl<'a> Finder<'a> {
+    pub fn new(home: &'a Home, host: &'a HostEnv) -> Self {
+        let memo_path = home.toolchains().join("zig-found.json");
+        let memo = fs::read_to_string(&memo_path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        Finder {
+            home,
+            host,
+            memo_path,
+            memo,
+        }
+    }
+
+    fn save(&self) {
+        // Best effort: losing the memo only costs a re-probe.
+        if let Ok(text) = serde_json::to_vec_pretty(&self.memo) {
+            let _ = fs::create_dir_all(self.home.toolchains());
+            let _ = cache::write_atomic(&self.memo_path, &text);
+        }
+    }
+
+    fn probe(&mut self, exe: &Path, origin: &str) -> Result<Zig, ToolchainError> {
+        let exe = fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
+        let st = stamp(&exe);
+        if let (Some((size, mtime_ns)), Some(p)) = (st, self.memo.probes.get(&exe))
+            && p.size == size
+            && p.mtime_ns == mtime_ns
+        {
+            return Ok(Zig {
+                exe,
+                version: p.version.clone(),
+                sha256: p.sha256.clone(),
+                origin: origin.into(),
+            });
+        }
+        let out =
+            Command::new(&exe)
+                .arg("version")
+                .output()
+                .map_err(|e| ToolchainError::Probe {
+                    path: exe.clone(),
+                    detail: e.to_string(),
+                })?;
+        if !out.status.success() {
+            return Err(ToolchainError::Probe {
+                path: exe.clone(),
+                detail: format!(
+                    "{}: {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let sha256 = sha256_file(&exe)?;
+        if let Some((size, mtime_ns)) = st {
+            self.memo.probes.insert(
+                exe.clone(),
+                Probe {
+                    size,
+                    mtime_ns,
+                    version: version.clone(),
+                    sha256: sha256.clone(),
+                },
+            );
+            self.save();
+        }
+        Ok(Zig {
+            exe,
+            version,
+            sha256,
+            origin: origin.into(),
+        })
+    }
+
+    fn python_zig(&mut self) -> Option<PathBuf> {
+        if let Some(p) = &self.memo.python_zig
+            && is_executable(p)
+        {
+            return Some(p.clone());
+        }
+        let python = self.host.python.as_ref()?;
+        let out = Command::new(python)
+            .args([
+                "-c",
+                "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))",
+            ])
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if !is_executable(&p) {
+            return None;
+        }
+        self.memo.python_zig = Some(p.clone());
+        self.save();
+        Some(p)
+    }
+
+    /// The installed zig to use, if any satisfies `recipe.version_req`. A zig named by `$ZIG`
+    /// that does not is an error (the user asked for it); others are passed over.
+    pub fn find_installed(
+        &mut self,
+        recipe: &ToolchainRecipe,
+    ) -> Result<Option<Zig>, ToolchainError> {
+        if let Some(zig) = self.host.zig.clone() {
+            let z = self.probe(&zig, "$ZIG")?;
+            check_version(&z, recipe)?;
+            return Ok(Some(z));
+        }
+        let mut candidates: Vec<(PathBuf, &str)> = Vec::new();
+        if let Some(p) = self.host.which("zig") {
+            candidates.push((p, "PATH"));
+        }
+        if let Some(p) = self.python_zig() {
+            candidates.push((p, "ziglang (python)"));
+        }
+        let fetched = self.release_dir(recipe).join("zig");
+        if is_executable(&fetched) && cache::is_complete(&self.release_dir(recipe), "zig") {
+            candidates.push((fetched, "release"));
+        }
+        for (exe, origin) in candidates {
+            match self.probe(&exe, origin) {
+                Ok(z) if check_version(&z, recipe).is_ok() => return Ok(Some(z)),
+                _ => continue,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Where the pinned release is unpacked.
+    pub fn release_dir(&self, recipe: &ToolchainRecipe) -> PathBuf {
+        self.home
+            .toolchains()
+            .join(format!("zig-{}-{}", recipe.version, host_name()))
+    }
+
+    /// Unpacks a verified release archive and returns its zig.
+    pub fn install_release(
+        &mut self,
+        recipe: &ToolchainRecipe,
+        archive: &Path,
+        reporter: &dyn crate::report::Reporter,
+    ) -> Result<Zig, ToolchainError> {
+        let dir = self.release_dir(recipe);
+        let lock = dir.with_extension("lock");
+        let _lock = cache::EntryLock::acquire(&lock, reporter)?;
+        if !cache::is_complete(&dir, "zig") {
+            cache::remove_incomplete(&dir)?;
+            let parent = self.home.toolchains();
+            let stage = tempfile::tempdir_in(&parent).map_err(|source| ToolchainError::Io {
+                path: parent.clone(),
+                source,
+            })?;
+            let out = stage.path().join("zig");
+            crate::extract::extract(archive, &out, &crate::extract::ExtractOptions::default())?;
+            if !is_executable(&out.join("zig")) {
+                return Err(ToolchainError::BadArchive {
+                    archive: archive.to_path_buf(),
+                });
+            }
+            fs::rename(&out, &dir).map_err(|source| ToolchainError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            cache::mark_complete(&dir, "zig")?;
+        }
+        let z = self.probe(&dir.join("zig"), "release")?;
+        check_version(&z, recipe)?;
+        Ok(z)
+    }
+}
+
+fn check_version(z: &Zig, recipe: &ToolchainRecipe) -> Result<(), ToolchainError> {
+    let ok = semver::Version::parse(&z.version)
+        .map(|v| {
+            // A dev build (0.16.0-dev.123+abc) is judged by its release numbers.
+            let plain = semver::Version::new(v.major, v.minor, v.patch);
+            recipe.version_req.matches(&plain)
+        })
+        .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(ToolchainError::WrongVersion {
+            path: z.exe.clone(),
+            found: z.version.clone(),
+            req: recipe.version_req.to_string(),
+            origin: z.origin.clone(),
+        })
+    }
+}
+
+/// This host as zig names its release archives: `x86_64-linux`, `aarch64-linux`.
+pub fn host_name() -> String {
+    format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS)
+}
+
+/// The pinned release archive for this host, as a source artifact the fetcher understands.
+pub fn release_artifact(recipe: &ToolchainRecipe) -> Result<SourceArtifact, ToolchainError> {
+    let host = host_name();
+    let r = recipe
+        .releases
+        .iter()
+        .find(|r| r.host == host)
+        .ok_or(ToolchainError::NoRelease { host })?;
+    Ok(SourceArtifact {
+        file: r.file.clone(),
+        sha256: r.sha256.clone(),
+        urls: r.urls.clone(),
+        debian: None,
+        signature: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn recipe(req: &str) -> ToolchainRecipe {
+        let text = format!(
+            "[toolchain]\nname = \"zig\"\nversion = \"0.15.2\"\nversion-req = \"{req}\"\nlicense = \"MIT\"\n"
+        );
+        match crate::recipe::parse(Path::new("zig.toml"), &text).unwrap() {
+            crate::recipe::RecipeFile::Toolchain(t) => *t,
+            _ => unreachable!(),
+        }
+    }
+
+    fn fake_zig(dir: &Path, version: &str) -> PathBuf {
+        let p = dir.join("zig");
+        fs::write(&p, format!("#!/bin/sh\necho {version}\n")).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    #[test]
+    fn finds_zig_on_path_and_checks_version() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tmp.path().join("bin");
+        fs::create_dir(&bin).unwrap();
+        fake_zig(&bin, "0.15.2");
+        let home = Home::new(tmp.path().join("home"));
+        let host = HostEnv {
+            zig: None,
+            path: Some(bin.clone().into_os_string()),
+            python: None,
+        };
+        let mut f = Finder::new(&home, &host);
+        let z = f
+            .find_installed(&recipe(">=0.14.0, <0.18.0"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(z.version, "0.15.2");
+        assert_eq!(z.origin, "PATH");
+        assert_eq!(z.sha256.len(), 64);
+        // Too old for the requirement: passed over.
+        let mut f = Finder::new(&home, &host);
+        assert!(f.find_installed(&recipe(">=0.16.0")).unwrap().is_none());
+    }
+
+    #[test]
+    fn zig_env_var_with_wrong_version_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let exe = fake_zig(tmp.path(), "0.11.0");
+        let home = Home::new(tmp.path().join("home"));
+        let host = HostEnv {
+            zig: Some(exe),
+            path: None,
+            python: None,
+        };
+        let err = Finder::new(&home, &host)
+            .find_installed(&recipe(">=0.14.0"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("zig 0.11.0"), "{err}");
+        assert!(err.contains(">=0.14.0"), "{err}");
+        assert!(err.contains("$ZIG"), "{err}");
+    }
+
+    #[test]
+    fn dev_versions_are_judged_by_release_numbers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let exe = fake_zig(tmp.path(), "0.16.0-dev.1234+abcdef");
+        let home = Home::new(tmp.path().join("home"));
+        let host = HostEnv {
+            zig: Some(exe),
+            path: None,
+            python: None,
+        };
+        let z = Finder::new(&home, &host)
+            .find_installed(&recipe(">=0.14.0, <0.18.0"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(z.version, "0.16.0-dev.1234+abcdef");
+    }
+
+    #[test]
+    fn probe_is_remembered_until_the_file_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let exe = fake_zig(tmp.path(), "0.15.2");
+        let home = Home::new(tmp.path().join("home"));
+        let host = HostEnv {
+            zig: Some(exe.clone()),
+            path: None,
+            python: None,
+        };
+        let r = recipe(">=0.14.0");
+        let first = Finder::new(&home, &host)
+            .find_installed(&r)
+            .unwrap()
+            .unwrap();
+        assert!(home.toolchains().join("zig-found.json").exists());
+        // Same size and mtime: the remembered probe answers, not the file.
+        let again = Finder::new(&home, &host)
+            .find_installed(&r)
+            .unwrap()
+            .unwrap();
+        assert_eq!(first, again);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        fake_zig(tmp.path(), "0.15.3");
+        let changed = Finder::new(&home, &host)
+            .find_installed(&r)
+            .unwrap()
+            .unwrap();
+        assert_eq!(changed.version, "0.15.3");
+        assert_ne!(changed.sha256, first.sha256);
+    }
+}
+
+/// Shell-quotes a value with single quotes.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The compiler wrappers for one target: `(file name, script)` pairs for `<triple>-cc`,
+/// `-c++`, `-ar` and `-ranlib`. Configure scripts want one word in `CC`, and zig must find
+/// its caches under the crossroot home, not `~/.cache/zig`.
+pub fn compiler_wrappers(
+    zig: &Zig,
+    target: &crate::target::Target,
+    zig_cache: &Path,
+) -> Vec<(String, String)> {
+    let cache = sh_quote(&zig_cache.display().to_string());
+    let exe = sh_quote(&zig.exe.display().to_string());
+    let cpu: String = target
+        .zig_flags()
+        .iter()
+        .map(|f| format!(" {}", sh_quote(f)))
+        .collect();
+    let head = |what: &str| {
+        format!(
+            "#!/bin/sh\n# Generated by crossroot: {what} for {} (zig {}).\nZIG_GLOBAL_CACHE_DIR={cache}\nZIG_LOCAL_CACHE_DIR={cache}\nexport ZIG_GLOBAL_CACHE_DIR ZIG_LOCAL_CACHE_DIR\n",
+            target.triple, zig.version
+        )
+    };
+    let t = target.triple;
+    let zt = target.zig_target;
+    vec![
+        (
+            format!("{t}-cc"),
+            format!(
+                "{}exec {exe} cc -target {zt}{cpu} \"$@\"\n",
+                head("C compiler")
+            ),
+        ),
+        (
+            format!("{t}-c++"),
+            format!(
+                "{}exec {exe} c++ -target {zt}{cpu} \"$@\"\n",
+                head("C++ compiler")
+            ),
+        ),
+        (
+            format!("{t}-ar"),
+            format!("{}exec {exe} ar \"$@\"\n", head("archiver")),
+        ),
+        (
+            format!("{t}-ranlib"),
+            format!("{}exec {exe} ranlib \"$@\"\n", head("archive indexer")),
+        ),
+    ]
+}
+
+/// The pkg-config wrapper: always `--static`, and only the `.pc` files under
+/// `<wrapper dir>/<pc_dir_from_bin>`, found from the wrapper's own location so that a moved
+/// sysroot keeps working.
+pub fn pkg_config_wrapper(pkg_config: &Path, target: &str, pc_dir_from_bin: &str) -> String {
+    format!(
+        "#!/bin/sh\n# Generated by crossroot: pkg-config for {target}; static flags from this sysroot only.\nhere=$(dirname \"$(readlink -f \"$0\")\")\nPKG_CONFIG_LIBDIR=\"$here/{pc_dir_from_bin}\"\nPKG_CONFIG_PATH=\nPKG_CONFIG_SYSROOT_DIR=\nexport PKG_CONFIG_LIBDIR PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR\nexec {} --static \"$@\"\n",
+        sh_quote(&pkg_config.display().to_string())
+    )
+}
+
+/// Writes wrapper scripts into `dir` (only those whose text changed), executable.
+pub fn write_wrappers(dir: &Path, wrappers: &[(String, String)]) -> Result<(), cache::CacheError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(dir).map_err(|source| cache::CacheError::Io {
+        action: "create",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for (name, text) in wrappers {
+        let path = dir.join(name);
+        cache::write_if_changed(&path, text.as_bytes())?;
+        let mode = fs::metadata(&path)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0);
+        if mode & 0o777 != 0o755 {
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).map_err(|source| {
+                cache::CacheError::Io {
+                    action: "make executable",
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! `crossroot build`: plan, fetch what is missing, build it, assemble the sysroots.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::build::{Builder, HostTools, SourceFile, human_duration};
+use crate::cli::BuildArgs;
+use crate::report::Reporter;
+use crate::settings::Settings;
+use crate::sysroot;
+
+pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) -> Result<i32> {
+    let started = Instant::now();
+    let selected = super::select(&args.selection, args.debug_info)?;
+    let recipes = super::load_recipes(settings)?;
+    settings.home.init()?;
+    let tools = HostTools::find(&settings.host);
+
+    // Fast path: an installed zig and everything already built needs no runtime at all.
+    let zig = match super::installed_zig(settings, &recipes)? {
+        Some(z) => z,
+        None => {
+            let rt = super::runtime()?;
+            let fetcher = super::fetcher(settings, reporter.clone())?;
+            rt.block_on(super::provide_zig(settings, &recipes, &fetcher, &*reporter))?
+        }
+    };
+    let plan = super::make_plan(&recipes, &selected, &zig)?;
+    let builder = Builder::new(
+        settings.home.clone(),
+        zig.clone(),
+        tools.clone(),
+        settings.jobs,
+        reporter.clone(),
+    )
+    .context("could not create the jobserver")?;
+
+    let missing: Vec<_> = plan
+        .targets
+        .iter()
+        .flat_map(|t| t.packages.iter())
+        .filter(|p| !builder.is_built(&p.key))
+        .collect();
+    if !missing.is_empty() {
+        // One download per recipe, whatever the number of targets.
+        let mut wanted: BTreeMap<String, Vec<crate::recipe::SourceArtifact>> = BTreeMap::new();
+        for p in &missing {
+            wanted
+                .entry(format!("{} {}", p.recipe.name, p.recipe.version))
+                .or_insert_with(|| p.recipe.sources.clone());
+        }
+        let rt = super::runtime()?;
+        let fetcher = super::fetcher(settings, reporter.clone())?;
+        let items: Vec<(String, Vec<_>)> = wanted.into_iter().collect();
+        let results = rt.block_on(fetcher.fetch_all(items.clone()));
+        let mut by_label = BTreeMap::new();
+        let mut failures = Vec::new();
+        for ((label, _), r) in items.into_iter().zip(results) {
+            match r {
+                Ok(f) => {
+                    by_label.insert(label, f);
+                }
+                Err(e) => failures.push(format!("{e}")),
+            }
+        }
+        if !failures.is_empty() {
+            anyhow::bail!("could not fetch sources:\n{}", failures.join("\n"));
+        }
+        let mut sources = BTreeMap::new();
+        for p in &missing {
+            let f = &by_label[&format!("{} {}", p.recipe.name, p.recipe.version)];
+            sources.insert(
+                p.key.clone(),
+                SourceFile {
+                    path: f.path.clone(),
+                    artifact: f.artifact.clone(),
+                    origin: f.origin.clone(),
+                },
+            );
+        }
+        drop(rt);
+        reporter.info(&format!(
+            "building {} package{} with zig {} ({} jobs)",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            zig.version,
+            settings.jobs
+        ));
+        builder.build_all(&plan, &sources)?;
+    }
+
+    for tp in &plan.targets {
+        let s = sysroot::assemble(&settings.home, tp, &zig, &tools, &plan.options, &*reporter)?;
+        reporter.info(&format!(
+            "{}: {} ({} packages)",
+            tp.target.triple,
+            s.dir.display(),
+            tp.packages.len()
+        ));
+    }
+    if !missing.is_empty() {
+        reporter.info(&format!(
+            "finished in {}; use it with: eval \"$(crossroot env --target {})\"",
+            human_duration(started.elapsed()),
+            plan.targets[0].target.triple
+        ));
+    }
+    Ok(0)
+}

@@ -1,0 +1,70 @@
+//! `crossroot env`: the variables that make a build use a sysroot.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use crate::cli::EnvArgs;
+use crate::env::{EnvInput, Format, render, variables};
+use crate::report::Reporter;
+use crate::settings::Settings;
+use crate::sysroot::{self, Sysroot};
+
+/// The sysroot a `--target` and selection name: by key when packages or a profile say what it
+/// holds, else the one built last for the target.
+pub fn find_sysroot(settings: &Settings, selection: &crate::cli::Selection) -> Result<Sysroot> {
+    let selected = super::select(selection, false)?;
+    let target = match selected.targets.as_slice() {
+        [t] => *t,
+        [] => {
+            return Err(super::UsageError(
+                "pass --target (e.g. --target aarch64-linux-musl or --target linux/arm64)".into(),
+            )
+            .into());
+        }
+        many => {
+            return Err(super::UsageError(format!(
+                "one --target at a time, got {}",
+                many.iter().map(|t| t.triple).collect::<Vec<_>>().join(", ")
+            ))
+            .into());
+        }
+    };
+    if selected.packages.is_empty() {
+        return Ok(sysroot::find(&settings.home, target, None, &[])?);
+    }
+    let recipes = super::load_recipes(settings)?;
+    let Some(zig) = super::installed_zig(settings, &recipes)? else {
+        return Ok(sysroot::find(
+            &settings.home,
+            target,
+            Some("none"),
+            &selected.packages,
+        )?);
+    };
+    let one = super::Selected {
+        targets: vec![target],
+        ..selected.clone()
+    };
+    let plan = super::make_plan(&recipes, &one, &zig)?;
+    Ok(sysroot::find(
+        &settings.home,
+        target,
+        Some(&plan.targets[0].sysroot_key),
+        &selected.packages,
+    )?)
+}
+
+pub fn run(settings: &Settings, _reporter: Arc<dyn Reporter>, args: EnvArgs) -> Result<i32> {
+    let format: Format = args
+        .format
+        .parse()
+        .map_err(|e: String| super::UsageError(e))?;
+    let s = find_sysroot(settings, &args.selection)?;
+    let vars = variables(&EnvInput {
+        target: s.target,
+        sysroot: &s.dir,
+    });
+    print!("{}", render(&vars, format));
+    Ok(0)
+}

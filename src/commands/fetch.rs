@@ -1,0 +1,44 @@
+//! `crossroot fetch`: download and verify sources (and zig when none is installed).
+
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use crate::cli::FetchArgs;
+use crate::report::Reporter;
+use crate::settings::Settings;
+
+pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: FetchArgs) -> Result<i32> {
+    let selected = super::select(&args.selection, false)?;
+    let recipes = super::load_recipes(settings)?;
+    settings.home.init()?;
+    let order = crate::plan::resolve(&recipes, &selected.packages)
+        .map_err(|e| super::UsageError(e.to_string()))?;
+    let rt = super::runtime()?;
+    let fetcher = super::fetcher(settings, reporter.clone())?;
+    rt.block_on(async {
+        let zig = super::provide_zig(settings, &recipes, &fetcher, &*reporter).await?;
+        reporter.info(&format!("zig {}: {}", zig.version, zig.exe.display()));
+        let items: Vec<_> = order
+            .iter()
+            .map(|r| (format!("{} {}", r.name, r.version), r.sources.clone()))
+            .collect();
+        let results = fetcher.fetch_all(items.clone()).await;
+        let mut failed = Vec::new();
+        for ((label, _), r) in items.iter().zip(results) {
+            match r {
+                Ok(f) => reporter.info(&format!(
+                    "{label}: {} (from {})",
+                    f.path.display(),
+                    f.origin
+                )),
+                Err(e) => failed.push(format!("{e}")),
+            }
+        }
+        if failed.is_empty() {
+            Ok(0)
+        } else {
+            anyhow::bail!("could not fetch sources:\n{}", failed.join("\n"))
+        }
+    })
+}

@@ -1,0 +1,69 @@
+//! `crossroot list`: recipes, versions and targets.
+
+use anyhow::Result;
+
+use crate::settings::Settings;
+use crate::target::TARGETS;
+
+pub fn run(settings: &Settings) -> Result<i32> {
+    let recipes = super::load_recipes(settings)?;
+    println!("Packages:");
+    for r in recipes.libraries() {
+        let deps: Vec<String> = r
+            .dependencies
+            .iter()
+            .map(|(n, req)| format!("{n} {req}"))
+            .collect();
+        println!(
+            "  {:<10} {:<9} {:<11} {}{}",
+            r.name,
+            r.version.to_string(),
+            r.license,
+            r.description,
+            if deps.is_empty() {
+                String::new()
+            } else {
+                format!(" (needs {})", deps.join(", "))
+            }
+        );
+    }
+    println!("\nToolchains:");
+    for t in recipes.toolchains() {
+        println!(
+            "  {:<10} {:<9} accepts installed {}; release pinned for {}",
+            t.name,
+            t.version.to_string(),
+            t.version_req,
+            t.releases
+                .iter()
+                .map(|r| r.host.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!("\nTargets:");
+    println!(
+        "  {:<24} {:<14} {:<8} {:<16} {:<14} verified",
+        "triple", "platform", "GOARCH", "OpenSSL", "qemu"
+    );
+    for t in TARGETS {
+        let goarch = match t.goarm {
+            Some(arm) => format!("{} v{arm}", t.goarch),
+            None => t.goarch.to_string(),
+        };
+        println!(
+            "  {:<24} {:<14} {:<8} {:<16} {:<14} {}",
+            t.triple,
+            t.docker_platform,
+            goarch,
+            t.openssl_target,
+            t.qemu,
+            if t.verified {
+                "yes (CI end to end)"
+            } else {
+                "no"
+            }
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,15 @@
+//! `crossroot verify`: is this ELF file a static executable for the target?
+
+use anyhow::Result;
+
+use crate::cli::VerifyArgs;
+
+pub fn run(args: VerifyArgs) -> Result<i32> {
+    let mut all_ok = true;
+    for file in &args.files {
+        let verdict = crate::elf::verify(file, args.target)?;
+        println!("{}", verdict.line(file, args.target));
+        all_ok &= verdict.ok;
+    }
+    Ok(if all_ok { 0 } else { 1 })
+}
