@@ -28,18 +28,8 @@ const TAIL_LINES: usize = 25;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error(
-        "{package}: step `{step}` failed ({status})\n  command: {command}\n  directory: {cwd}\n  last lines of output:\n{tail}\n  full log: {log}"
-    )]
-    Step {
-        package: String,
-        step: String,
-        command: String,
-        cwd: PathBuf,
-        status: String,
-        tail: String,
-        log: PathBuf,
-    },
+    #[error(transparent)]
+    Step(Box<StepFailure>),
     #[error(
         "{package}: could not start `{program}` for step `{step}`; is it installed? (`crossroot doctor` checks)"
     )]
@@ -93,6 +83,21 @@ pub enum BuildError {
     DependencyFailed { package: String, dependency: String },
     #[error("{count} packages failed:\n{list}")]
     Several { count: usize, list: String },
+}
+
+/// A build command that exited non-zero, with what a person needs to see why.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{package}: step `{step}` failed ({status})\n  command: {command}\n  directory: {cwd}\n  last lines of output:\n{tail}\n  full log: {log}"
+)]
+pub struct StepFailure {
+    pub package: String,
+    pub step: String,
+    pub command: String,
+    pub cwd: PathBuf,
+    pub status: String,
+    pub tail: String,
+    pub log: PathBuf,
 }
 
 /// What the package store keeps beside each built package.
@@ -362,7 +367,7 @@ impl Builder {
 
         progress.set_message("install");
         finish_prefix(pkg, &prefix, &log_dir, &label)?;
-        let mut build_paths = vec![
+        let mut build_paths = [
             prefix.display().to_string(),
             deps.display().to_string(),
             root.display().to_string(),
@@ -441,7 +446,7 @@ impl Builder {
         if status.success() {
             return Ok(());
         }
-        Err(BuildError::Step {
+        Err(BuildError::Step(Box::new(StepFailure {
             package: label.to_string(),
             step: step.name.clone(),
             command: step.command_line(),
@@ -449,7 +454,7 @@ impl Builder {
             status: status.to_string(),
             tail: tail(log, TAIL_LINES),
             log: log.to_path_buf(),
-        })
+        })))
     }
 }
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what crossroot's builds and its tests need on a Debian/Ubuntu host:
+# build tools from the distribution, zig from PyPI (the `ziglang` package).
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; else SUDO=; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+    make cmake perl pkgconf file ca-certificates \
+    golang-go qemu-user-static >/dev/null
+python3 -m pip install --quiet --disable-pip-version-check 'ziglang>=0.14.1,<0.18'
+python3 -m ziglang version

@@ -1,0 +1,309 @@
+//! End to end, with real parts: the curl stack built from pinned sources by zig for aarch64,
+//! riscv64 and x86_64; a Go program with cgo built through `crossroot env`; `crossroot verify`
+//! says static; the program runs (under qemu-user for the foreign ones) and fetches from a
+//! local server through libcurl, c-ares and zlib.
+//!
+//! Needs: zig (`pip install ziglang`), make, cmake, perl, pkg-config, go, qemu-user-static,
+//! and a way to the sources (upstream, `CROSSROOT_MIRRORS`, or the Debian archive mirrors of
+//! the host's apt configuration). `.ci/run` installs all of it. Set `CROSSROOT_E2E_HOME` to
+//! keep the crossroot home between runs while developing.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crossroot::recipe::RecipeSet;
+
+const TARGETS: &[&str] = &[
+    "aarch64-linux-musl",
+    "riscv64-linux-musl",
+    "x86_64-linux-musl",
+];
+
+const GO_PROGRAM: &str = r#"package main
+
+/*
+#cgo pkg-config: libcurl
+#include <stdio.h>
+#include <curl/curl.h>
+
+static int fetch(const char *url) {
+	CURL *h = curl_easy_init();
+	if (!h) return -1;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	CURLcode rc = curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	fflush(stdout);
+	return (int)rc;
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"unsafe"
+)
+
+func main() {
+	C.curl_global_init(C.CURL_GLOBAL_DEFAULT)
+	info := C.curl_version_info(C.CURLVERSION_NOW)
+	fmt.Println(C.GoString(C.curl_version()))
+	var feats []string
+	f := info.features
+	if f&C.CURL_VERSION_SSL != 0 {
+		feats = append(feats, "SSL")
+	}
+	if f&C.CURL_VERSION_HTTP2 != 0 {
+		feats = append(feats, "HTTP2")
+	}
+	if f&C.CURL_VERSION_ASYNCHDNS != 0 {
+		feats = append(feats, "AsynchDNS")
+	}
+	if f&C.CURL_VERSION_LIBZ != 0 {
+		feats = append(feats, "libz")
+	}
+	fmt.Println("features:", strings.Join(feats, " "))
+	if info.ares != nil {
+		fmt.Println("ares:", C.GoString(info.ares))
+	}
+	if len(os.Args) > 1 {
+		url := C.CString(os.Args[1])
+		defer C.free(unsafe.Pointer(url))
+		fmt.Println()
+		if rc := C.fetch(url); rc != 0 {
+			fmt.Println("fetch failed:", rc)
+			os.Exit(1)
+		}
+		fmt.Println()
+	}
+}
+"#;
+
+const BODY: &str = "hello from a static libcurl";
+
+fn crossroot(home: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+        .args(args)
+        .env("CROSSROOT_HOME", home)
+        .output()
+        .expect("crossroot runs");
+    eprintln!(
+        "$ crossroot {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Serves `BODY` gzip-encoded on 127.0.0.1 to `count` requests; returns the port.
+fn serve_gzip(count: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(BODY.as_bytes()).unwrap();
+    let body = gz.finish().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(count) {
+            let Ok(mut s) = stream else { continue };
+            s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let req = String::from_utf8_lossy(&req).to_ascii_lowercase();
+            // Only a client that asked for gzip gets it: that proves zlib is live.
+            let (enc, payload): (&str, Vec<u8>) =
+                if req.contains("accept-encoding:") && req.contains("gzip") {
+                    ("Content-Encoding: gzip\r\n", body.clone())
+                } else {
+                    ("", b"client did not accept gzip".to_vec())
+                };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n{enc}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                payload.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&payload);
+        }
+    });
+    port
+}
+
+fn home_dir() -> (Option<tempfile::TempDir>, PathBuf) {
+    match std::env::var_os("CROSSROOT_E2E_HOME") {
+        Some(h) => (None, PathBuf::from(h)),
+        None => {
+            let t = tempfile::tempdir().unwrap();
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    }
+}
+
+#[test]
+fn curl_stack_to_static_go_binaries_on_three_targets() {
+    let (_keep, home) = home_dir();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let profile = repo.join("sysroots/curl.toml");
+    let recipes = RecipeSet::builtin().unwrap();
+    let v = |n: &str| recipes.library(n).unwrap().version.to_string();
+
+    // Before anything is built, env says what to run, and fails.
+    let out = crossroot(&home, &["env", "--target", "linux/riscv64"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("crossroot build --target riscv64-linux-musl"),
+        "{err}"
+    );
+
+    let started = Instant::now();
+    let out = crossroot(&home, &["build", "--profile", profile.to_str().unwrap()]);
+    assert!(out.status.success(), "build failed");
+    eprintln!(
+        "cold build of 3 targets: {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // Nothing changed: the second build returns at once.
+    let started = Instant::now();
+    let out = crossroot(&home, &["build", "--profile", profile.to_str().unwrap()]);
+    assert!(out.status.success());
+    let warm = started.elapsed();
+    assert!(warm < Duration::from_secs(3), "warm build took {warm:?}");
+
+    let port = serve_gzip(TARGETS.len());
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("main.go"), GO_PROGRAM).unwrap();
+    for &target in TARGETS {
+        // Each sysroot holds static libraries and relocatable .pc files only.
+        let out = crossroot(&home, &["env", "--target", target, "--format", "json"]);
+        assert!(out.status.success());
+        let vars: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&out.stdout).expect("env --format json is a JSON object");
+        let sysroot = PathBuf::from(vars["CROSSROOT_SYSROOT"].as_str().unwrap());
+        for lib in [
+            "libcurl.a",
+            "libssl.a",
+            "libcrypto.a",
+            "libnghttp2.a",
+            "libcares.a",
+            "libz.a",
+        ] {
+            assert!(sysroot.join("lib").join(lib).is_file(), "{target}: {lib}");
+        }
+        for entry in std::fs::read_dir(sysroot.join("lib")).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                !name.contains(".so") && !name.ends_with(".la"),
+                "{target}: {name}"
+            );
+        }
+        for entry in std::fs::read_dir(sysroot.join("lib/pkgconfig")).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            assert!(
+                !text.contains(home.to_str().unwrap()),
+                "{target}: .pc holds a build path:\n{text}"
+            );
+        }
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(sysroot.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["packages"].as_array().unwrap().len(), 5);
+
+        // `eval "$(crossroot env)"; go build` as a user would type it.
+        let bin = work.path().join(format!("hello-{target}"));
+        let script = format!(
+            "set -e\neval \"$('{}' env --target {target})\"\ncd '{}'\ngo build -o '{}' -ldflags '-extldflags \"-static\"' main.go\n",
+            env!("CARGO_BIN_EXE_crossroot"),
+            work.path().display(),
+            bin.display()
+        );
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env("CROSSROOT_HOME", &home)
+            .env("GO111MODULE", "off")
+            .output()
+            .expect("sh runs");
+        assert!(
+            out.status.success(),
+            "{target}: go build failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        let out = crossroot(
+            &home,
+            &["verify", "--target", target, bin.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{target}: verify says not static");
+        // The wrong target is refused.
+        let other = if target.starts_with("x86_64") {
+            "aarch64-linux-musl"
+        } else {
+            "x86_64-linux-musl"
+        };
+        let out = crossroot(&home, &["verify", "--target", other, bin.to_str().unwrap()]);
+        assert!(
+            !out.status.success(),
+            "{target}: verify accepted a binary for another target"
+        );
+
+        let qemu = match target {
+            "x86_64-linux-musl" => None,
+            t => Some(format!("qemu-{}-static", t.split('-').next().unwrap())),
+        };
+        let url = format!("http://localhost:{port}/");
+        let out = match &qemu {
+            Some(q) => Command::new(q).arg(&bin).arg(&url).output(),
+            None => Command::new(&bin).arg(&url).output(),
+        }
+        .expect("the binary (or qemu) runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        eprintln!("{target}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{target}: the program failed");
+        for want in [
+            format!("libcurl/{}", v("curl")),
+            format!("OpenSSL/{}", v("openssl")),
+            format!("zlib/{}", v("zlib")),
+            format!("c-ares/{}", v("c-ares")),
+            format!("nghttp2/{}", v("nghttp2")),
+            "features: SSL HTTP2 AsynchDNS libz".to_string(),
+            BODY.to_string(),
+        ] {
+            assert!(
+                stdout.contains(&want),
+                "{target}: output lacks `{want}`:\n{stdout}"
+            );
+        }
+    }
+
+    // exec runs a command with the same environment.
+    let out = crossroot(
+        &home,
+        &[
+            "exec",
+            "--target",
+            "linux/arm64",
+            "--",
+            "sh",
+            "-c",
+            "echo $GOARCH $CC",
+        ],
+    );
+    assert!(out.status.success());
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(line.starts_with("arm64 /"), "{line}");
+    assert!(line.trim_end().ends_with("aarch64-linux-musl-cc"), "{line}");
+}
