@@ -73,6 +73,29 @@ pub enum Command {
     List,
     /// Check the host for the programs builds need.
     Doctor,
+    /// Inspect and tidy the crossroot home.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Print the crossroot home.
+    Dir,
+    /// List built packages and sysroots with their sizes.
+    List,
+    /// Print a key that changes exactly when the build inputs of a selection change (for CI caches).
+    Key(KeyArgs),
+    /// Remove sysroots no `current` link points at, and packages no remaining sysroot uses.
+    Prune,
+    /// Remove everything under the home.
+    Clean,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    #[command(flatten)]
+    pub selection: Selection,
 }
 
 #[derive(Debug, Args)]

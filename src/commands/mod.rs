@@ -1,6 +1,7 @@
 //! One file per subcommand. Each resolves what it needs, calls the stages, renders output.
 
 pub mod build;
+pub mod cache;
 pub mod doctor;
 pub mod env;
 pub mod exec;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Fetch(args) => fetch::run(&settings, reporter, args),
         Command::List => list::run(&settings),
         Command::Doctor => doctor::run(&settings),
+        Command::Cache(c) => cache::run(&settings, c),
     }
 }
 
