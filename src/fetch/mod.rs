@@ -1,54 +1,634 @@
-//! (being written on the `fetch` branch; this stub only fixes the interface)
+//! Fetch: a verified local copy of a pinned source artifact.
+//!
+//! Sources, in order, for each artifact: the download cache (`<downloads_dir>/<sha256>/<file>`,
+//! re-hashed on every hit), the user's mirrors, the recipe's upstream URLs, then the Debian
+//! archive's pool. Every byte that lands in the cache went through sha256 first; a file whose
+//! hash does not match is deleted and never used.
+
 pub mod apt;
-use crate::recipe::SourceArtifact;
-use crate::report::Reporter;
-use std::path::PathBuf;
+mod download;
+mod lock;
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::recipe::{DebianSource, SourceArtifact};
+use crate::report::Reporter;
+
+use download::{DownloadError, Downloader, Job};
+use lock::EntryLock;
+
+/// A place the user keeps copies of source files, looked up by file name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mirror {
+    /// A local directory: `<dir>/<file>`.
     Dir(PathBuf),
+    /// A base URL (`http://` or `https://`): `<base>/<file>`.
     Url(String),
 }
+
+impl Mirror {
+    /// Reads a `--mirror` / `CROSSROOT_MIRRORS` entry: a URL if it has an http(s) scheme, else a
+    /// directory.
+    pub fn parse(s: &str) -> Mirror {
+        if s.starts_with("http://") || s.starts_with("https://") {
+            Mirror::Url(s.to_string())
+        } else {
+            Mirror::Dir(PathBuf::from(s))
+        }
+    }
+}
+
+impl fmt::Display for Mirror {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mirror::Dir(d) => write!(f, "{}", d.display()),
+            Mirror::Url(u) => f.write_str(u),
+        }
+    }
+}
+
+/// How the fetcher works; resolved from settings by the caller.
+#[derive(Debug, Clone)]
 pub struct FetchConfig {
+    /// The download cache bucket, e.g. `<home>/downloads-v1`.
     pub downloads_dir: PathBuf,
+    /// User mirrors, tried in order before the recipe's URLs.
     pub mirrors: Vec<Mirror>,
+    /// Debian archive base URLs (the directory that holds `pool/`), tried last.
     pub debian_mirrors: Vec<String>,
+    /// Use only the cache and [`Mirror::Dir`] mirrors.
     pub offline: bool,
+    /// Downloads at once in [`Fetcher::fetch_all`].
     pub concurrency: usize,
+    /// How long a connection may make no progress before it counts as failed.
     pub timeout: Duration,
+    /// Retries per URL after connection errors, stalls and HTTP 5xx.
     pub retries: u32,
 }
-#[derive(Debug, thiserror::Error)]
-#[error("fetch")]
-pub struct FetchError;
-#[derive(Debug, Clone)]
+
+impl FetchConfig {
+    /// Defaults for everything but the cache directory.
+    pub fn new(downloads_dir: PathBuf) -> Self {
+        FetchConfig {
+            downloads_dir,
+            mirrors: Vec::new(),
+            debian_mirrors: Vec::new(),
+            offline: false,
+            concurrency: 4,
+            timeout: Duration::from_secs(30),
+            retries: 3,
+        }
+    }
+}
+
+/// A verified file in the download cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
+    /// `<downloads_dir>/<sha256>/<file>`.
     pub path: PathBuf,
+    /// The alternative that was obtained.
     pub artifact: SourceArtifact,
+    /// `cache`, the URL, or the mirror file's path.
     pub origin: String,
 }
-pub struct Fetcher {
-    _c: FetchConfig,
-    _r: Arc<dyn Reporter>,
+
+/// One source tried, and what it gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// URL or file path.
+    pub source: String,
+    /// `HTTP 404 Not Found`, `sha256 mismatch: expected …, got …`, `not in mirror`, …
+    pub outcome: String,
 }
+
+/// Why an artifact could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("could not set up the HTTP client")]
+    Client {
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("could not create the download directory {path}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{what}: no source artifact to fetch")]
+    NoArtifacts { what: String },
+    #[error(
+        "{what}: source artifact `{file}` (sha256 `{sha256}`) has an invalid file name or hash"
+    )]
+    InvalidArtifact {
+        what: String,
+        file: String,
+        sha256: String,
+    },
+    #[error("could not lock {path}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("could not read or write {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{}", render_all_failed(what, attempts))]
+    AllSourcesFailed {
+        what: String,
+        attempts: Vec<Attempt>,
+    },
+    #[error(
+        "{}",
+        render_offline(what, files, downloads_dir, attempts, online_sources)
+    )]
+    NotCached {
+        what: String,
+        /// The alternatives' file names.
+        files: Vec<String>,
+        downloads_dir: PathBuf,
+        /// Directory mirrors looked at.
+        attempts: Vec<Attempt>,
+        /// Where `crossroot fetch` would look when online, first ones first.
+        online_sources: Vec<String>,
+    },
+}
+
+fn render_attempts(out: &mut String, attempts: &[Attempt]) {
+    for a in attempts {
+        out.push_str(&format!("\n  {}: {}", a.source, a.outcome));
+    }
+}
+
+fn render_all_failed(what: &str, attempts: &[Attempt]) -> String {
+    let mut out = format!("could not fetch {what} from any source");
+    if attempts.is_empty() {
+        out.push_str(": the recipe names no URL and no mirror is configured");
+    } else {
+        out.push_str(&format!(" ({} tried):", attempts.len()));
+        render_attempts(&mut out, attempts);
+    }
+    out
+}
+
+fn render_offline(
+    what: &str,
+    files: &[String],
+    downloads_dir: &Path,
+    attempts: &[Attempt],
+    online_sources: &[String],
+) -> String {
+    let mut out = format!(
+        "{what}: {} is not in the download cache {} and --offline allows no downloads",
+        files.join(" or "),
+        downloads_dir.display()
+    );
+    render_attempts(&mut out, attempts);
+    match online_sources.first() {
+        Some(first) => out.push_str(&format!(
+            "\nhint: run `crossroot fetch` while online (it would download from {first}{}), \
+             or put the file into a directory given with --mirror",
+            match online_sources.len() - 1 {
+                0 => String::new(),
+                n => format!(" or {n} more"),
+            }
+        )),
+        None => out.push_str(
+            "\nhint: put the file into a directory given with --mirror; \
+             the recipe names no URL to download it from",
+        ),
+    }
+    out
+}
+
+/// Where the cache keeps an artifact: `<downloads_dir>/<sha256>/<file>`.
+pub fn cached_path(downloads_dir: &Path, artifact: &SourceArtifact) -> PathBuf {
+    downloads_dir.join(&artifact.sha256).join(&artifact.file)
+}
+
+fn partial_path(downloads_dir: &Path, artifact: &SourceArtifact) -> PathBuf {
+    downloads_dir
+        .join(&artifact.sha256)
+        .join(format!("{}.partial", artifact.file))
+}
+
+fn lock_path(downloads_dir: &Path, artifact: &SourceArtifact) -> PathBuf {
+    downloads_dir.join(&artifact.sha256).join(".lock")
+}
+
+/// `<base>/pool/<component>/<prefix>/<package>/<file>`; prefix is `libx` for `lib*`, else the
+/// first letter.
+// TODO(integrate): use apt::pool_url
+fn debian_pool_url(mirror_base: &str, component: &str, source_package: &str, file: &str) -> String {
+    let prefix = if source_package.starts_with("lib") && source_package.len() > 3 {
+        source_package.get(..4).unwrap_or(source_package)
+    } else {
+        source_package.get(..1).unwrap_or(source_package)
+    };
+    format!(
+        "{}/pool/{component}/{prefix}/{source_package}/{file}",
+        mirror_base.trim_end_matches('/')
+    )
+}
+
+fn join_url(base: &str, file: &str) -> String {
+    format!("{}/{file}", base.trim_end_matches('/'))
+}
+
+fn valid_artifact(a: &SourceArtifact) -> bool {
+    let file_ok = !a.file.is_empty()
+        && a.file != "."
+        && a.file != ".."
+        && !a.file.starts_with('.')
+        && !a.file.contains(['/', '\\', '\0']);
+    let sha_ok = a.sha256.len() == 64
+        && a.sha256
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    file_ok && sha_ok
+}
+
+/// One source of an artifact, in the order tried.
+enum Source {
+    Dir(PathBuf),
+    Net(NetSource),
+}
+
+/// A URL, and who named it: that decides which schemes are allowed.
+enum NetSource {
+    Mirror(String),
+    Upstream(String),
+    Debian(String),
+}
+
+impl NetSource {
+    fn url(&self) -> &str {
+        match self {
+            NetSource::Mirror(u) | NetSource::Upstream(u) | NetSource::Debian(u) => u,
+        }
+    }
+
+    /// Recipes must say https; mirrors the user or apt named may be plain http (the sha256 pin
+    /// is the check there).
+    fn refusal(&self) -> Option<&'static str> {
+        let url = self.url();
+        match self {
+            NetSource::Upstream(_) if !url.starts_with("https://") => {
+                Some("refused: upstream URLs from recipes must use https://")
+            }
+            NetSource::Mirror(_) | NetSource::Debian(_)
+                if !url.starts_with("https://") && !url.starts_with("http://") =>
+            {
+                Some(
+                    "refused: mirror URLs must use http:// or https:// (use a directory for local files)",
+                )
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Obtains verified local copies of source artifacts.
+pub struct Fetcher {
+    config: FetchConfig,
+    downloader: Downloader,
+    reporter: Arc<dyn Reporter>,
+}
+
 impl Fetcher {
     pub fn new(config: FetchConfig, reporter: Arc<dyn Reporter>) -> Result<Self, FetchError> {
+        std::fs::create_dir_all(&config.downloads_dir).map_err(|source| FetchError::CreateDir {
+            path: config.downloads_dir.clone(),
+            source,
+        })?;
+        let downloader = Downloader::new(config.timeout, config.retries, reporter.clone())
+            .map_err(|source| FetchError::Client { source })?;
         Ok(Fetcher {
-            _c: config,
-            _r: reporter,
+            config,
+            downloader,
+            reporter,
         })
     }
-    pub async fn fetch(&self, _what: &str, _a: &[SourceArtifact]) -> Result<Fetched, FetchError> {
-        Err(FetchError)
+
+    /// Fetches one of `artifacts` (alternatives for one package version, preferred first) and
+    /// returns the first obtained. Any cached alternative wins over downloading another.
+    pub async fn fetch(
+        &self,
+        what: &str,
+        artifacts: &[SourceArtifact],
+    ) -> Result<Fetched, FetchError> {
+        if artifacts.is_empty() {
+            return Err(FetchError::NoArtifacts {
+                what: what.to_string(),
+            });
+        }
+        if let Some(bad) = artifacts.iter().find(|a| !valid_artifact(a)) {
+            return Err(FetchError::InvalidArtifact {
+                what: what.to_string(),
+                file: bad.file.clone(),
+                sha256: bad.sha256.clone(),
+            });
+        }
+        for artifact in artifacts {
+            if let Some(found) = self.check_cache(artifact).await? {
+                return Ok(found);
+            }
+        }
+        let mut attempts = Vec::new();
+        for artifact in artifacts {
+            if let Some(found) = self.fetch_one(what, artifact, &mut attempts).await? {
+                return Ok(found);
+            }
+        }
+        if self.config.offline {
+            return Err(FetchError::NotCached {
+                what: what.to_string(),
+                files: artifacts.iter().map(|a| a.file.clone()).collect(),
+                downloads_dir: self.config.downloads_dir.clone(),
+                attempts,
+                online_sources: self.online_sources(artifacts),
+            });
+        }
+        Err(FetchError::AllSourcesFailed {
+            what: what.to_string(),
+            attempts,
+        })
     }
+
+    /// Fetches many items, at most `concurrency` at once. Results are in the order of `items`.
     pub async fn fetch_all(
         &self,
         items: Vec<(String, Vec<SourceArtifact>)>,
     ) -> Vec<Result<Fetched, FetchError>> {
-        items.iter().map(|_| Err(FetchError)).collect()
+        let mut results: Vec<(usize, Result<Fetched, FetchError>)> = futures_util::stream::iter(
+            items.into_iter().enumerate(),
+        )
+        .map(|(i, (what, artifacts))| async move { (i, self.fetch(&what, &artifacts).await) })
+        .buffer_unordered(self.config.concurrency.max(1))
+        .collect()
+        .await;
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// The cached file, if present and its hash matches; a mismatching file is deleted.
+    async fn check_cache(&self, artifact: &SourceArtifact) -> Result<Option<Fetched>, FetchError> {
+        let path = cached_path(&self.config.downloads_dir, artifact);
+        let p = path.clone();
+        let hashed = tokio::task::spawn_blocking(move || hash_file(&p))
+            .await
+            .expect("hashing task panicked");
+        match hashed {
+            Ok(actual) if actual == artifact.sha256 => Ok(Some(Fetched {
+                path,
+                artifact: artifact.clone(),
+                origin: "cache".to_string(),
+            })),
+            Ok(actual) => {
+                self.reporter.warn(&format!(
+                    "cached {} has sha256 {actual}, expected {}; deleting it",
+                    path.display(),
+                    artifact.sha256
+                ));
+                match std::fs::remove_file(&path) {
+                    Ok(()) => Ok(None),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(source) => Err(FetchError::Io { path, source }),
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(FetchError::Io { path, source }),
+        }
+    }
+
+    /// User mirrors in the order given, the recipe's URLs, then the Debian pool.
+    fn sources(&self, artifact: &SourceArtifact) -> Vec<Source> {
+        let mut out: Vec<Source> = self
+            .config
+            .mirrors
+            .iter()
+            .map(|m| match m {
+                Mirror::Dir(d) => Source::Dir(d.join(&artifact.file)),
+                Mirror::Url(base) => Source::Net(NetSource::Mirror(join_url(base, &artifact.file))),
+            })
+            .collect();
+        out.extend(
+            artifact
+                .urls
+                .iter()
+                .map(|u| Source::Net(NetSource::Upstream(u.clone()))),
+        );
+        if let Some(DebianSource {
+            package,
+            file,
+            component,
+        }) = &artifact.debian
+        {
+            for base in &self.config.debian_mirrors {
+                out.push(Source::Net(NetSource::Debian(debian_pool_url(
+                    base, component, package, file,
+                ))));
+            }
+        }
+        out
+    }
+
+    /// The URLs an online run would try.
+    fn online_sources(&self, artifacts: &[SourceArtifact]) -> Vec<String> {
+        artifacts
+            .iter()
+            .flat_map(|a| self.sources(a))
+            .filter_map(|s| match s {
+                Source::Net(n) if n.refusal().is_none() => Some(n.url().to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Tries every source of one artifact under its entry lock; failures go to `attempts`.
+    async fn fetch_one(
+        &self,
+        what: &str,
+        artifact: &SourceArtifact,
+        attempts: &mut Vec<Attempt>,
+    ) -> Result<Option<Fetched>, FetchError> {
+        let has_dir_mirror = self
+            .config
+            .mirrors
+            .iter()
+            .any(|m| matches!(m, Mirror::Dir(_)));
+        if self.config.offline && !has_dir_mirror {
+            return Ok(None);
+        }
+        let dir = self.config.downloads_dir.join(&artifact.sha256);
+        std::fs::create_dir_all(&dir).map_err(|source| FetchError::CreateDir {
+            path: dir.clone(),
+            source,
+        })?;
+        let lock_file = lock_path(&self.config.downloads_dir, artifact);
+        let _lock = EntryLock::acquire(lock_file, self.reporter.clone()).await?;
+        // Another process may have finished it while we waited.
+        if let Some(found) = self.check_cache(artifact).await? {
+            return Ok(Some(found));
+        }
+        let dest = cached_path(&self.config.downloads_dir, artifact);
+        let partial = partial_path(&self.config.downloads_dir, artifact);
+
+        let label = format!("{what} {}", artifact.file);
+        for source in self.sources(artifact) {
+            let attempt = match source {
+                Source::Dir(src) => match self.try_dir(&src, artifact, &partial, &dest).await? {
+                    Ok(()) => {
+                        return Ok(Some(Fetched {
+                            path: dest,
+                            artifact: artifact.clone(),
+                            origin: src.display().to_string(),
+                        }));
+                    }
+                    Err(outcome) => Attempt {
+                        source: src.display().to_string(),
+                        outcome,
+                    },
+                },
+                Source::Net(_) if self.config.offline => continue,
+                Source::Net(net) if net.refusal().is_some() => Attempt {
+                    source: net.url().to_string(),
+                    outcome: net.refusal().unwrap_or_default().to_string(),
+                },
+                Source::Net(net) => {
+                    let url = net.url();
+                    let job = Job {
+                        url,
+                        partial: &partial,
+                        dest: &dest,
+                        sha256: &artifact.sha256,
+                        label: &label,
+                    };
+                    match self.downloader.download(&job).await {
+                        Ok(()) => {
+                            return Ok(Some(Fetched {
+                                path: dest,
+                                artifact: artifact.clone(),
+                                origin: url.to_string(),
+                            }));
+                        }
+                        Err(DownloadError::Io { path, source }) => {
+                            return Err(FetchError::Io { path, source });
+                        }
+                        Err(e) => Attempt {
+                            source: url.to_string(),
+                            outcome: e.outcome(),
+                        },
+                    }
+                }
+            };
+            self.reporter
+                .debug(&format!("{}: {}", attempt.source, attempt.outcome));
+            attempts.push(attempt);
+        }
+        Ok(None)
+    }
+
+    /// Copies a file from a directory mirror into the cache; `Ok(Err(outcome))` when the mirror
+    /// does not have it right.
+    async fn try_dir(
+        &self,
+        src: &Path,
+        artifact: &SourceArtifact,
+        partial: &Path,
+        dest: &Path,
+    ) -> Result<Result<(), String>, FetchError> {
+        match copy_verified(src, partial, dest, &artifact.sha256).await {
+            Ok(CopyOutcome::Done) => Ok(Ok(())),
+            Ok(CopyOutcome::Missing) => Ok(Err("not in mirror".to_string())),
+            Ok(CopyOutcome::Mismatch { actual }) => Ok(Err(format!(
+                "sha256 mismatch: expected {}, got {actual}",
+                artifact.sha256
+            ))),
+            Err(CopyError::Read(e)) => Ok(Err(format!("could not read: {e}"))),
+            Err(CopyError::Write(source)) => Err(FetchError::Io {
+                path: partial.to_path_buf(),
+                source,
+            }),
+        }
     }
 }
-pub fn cached_path(downloads_dir: &std::path::Path, artifact: &SourceArtifact) -> PathBuf {
-    downloads_dir.join(&artifact.sha256).join(&artifact.file)
+
+/// Lower-case hex sha256 of a file.
+fn hash_file(path: &Path) -> io::Result<String> {
+    download::hash_file(path).map(|h| hex::encode(h.finalize()))
 }
+
+enum CopyOutcome {
+    Done,
+    Missing,
+    Mismatch { actual: String },
+}
+
+enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Copies a mirror file to `partial` while hashing it; renames into `dest` only on a match.
+async fn copy_verified(
+    src: &Path,
+    partial: &Path,
+    dest: &Path,
+    expected: &str,
+) -> Result<CopyOutcome, CopyError> {
+    let (src, partial, dest, expected) = (
+        src.to_path_buf(),
+        partial.to_path_buf(),
+        dest.to_path_buf(),
+        expected.to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut input = match std::fs::File::open(&src) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(CopyOutcome::Missing),
+            Err(e) => return Err(CopyError::Read(e)),
+        };
+        let mut output = std::fs::File::create(&partial).map_err(CopyError::Write)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&partial);
+                    return Err(CopyError::Read(e));
+                }
+            };
+            hasher.update(&buf[..n]);
+            output.write_all(&buf[..n]).map_err(CopyError::Write)?;
+        }
+        let actual = hex::encode(hasher.finalize());
+        if actual != expected {
+            drop(output);
+            std::fs::remove_file(&partial).map_err(CopyError::Write)?;
+            return Ok(CopyOutcome::Mismatch { actual });
+        }
+        output.sync_all().map_err(CopyError::Write)?;
+        drop(output);
+        download::commit(&partial, &dest).map_err(CopyError::Write)?;
+        Ok(CopyOutcome::Done)
+    })
+    .await
+    .expect("copy task panicked")
+}
+
+#[cfg(test)]
+mod tests;
