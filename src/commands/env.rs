@@ -59,7 +59,7 @@ pub fn run(settings: &Settings, _reporter: Arc<dyn Reporter>, args: EnvArgs) -> 
     let format: Format = args
         .format
         .parse()
-        .map_err(|e: String| super::UsageError(e))?;
+        .map_err(|e: crate::env::UnknownFormat| super::UsageError(e.to_string()))?;
     let s = find_sysroot(settings, &args.selection)?;
     let vars = variables(&EnvInput {
         target: s.target,
