@@ -101,7 +101,7 @@ impl Settings {
                     .map(PathBuf::from)
                     .unwrap_or_else(|| PathBuf::from("/etc/apt"));
                 crate::fetch::apt::read_apt_mirrors(&apt)
-                    .map(|ms| ms.into_iter().map(|m| m.uri).collect())
+                    .map(|ms| ms.into_iter().map(|m| m.base).collect())
                     .unwrap_or_default()
             }
         };

@@ -8,7 +8,7 @@ pub fn run(args: VerifyArgs) -> Result<i32> {
     let mut all_ok = true;
     for file in &args.files {
         let verdict = crate::elf::verify(file, args.target)?;
-        println!("{}", verdict.line(file, args.target));
+        println!("{}", verdict.line());
         all_ok &= verdict.ok;
     }
     Ok(if all_ok { 0 } else { 1 })

@@ -227,21 +227,6 @@ fn lock_path(downloads_dir: &Path, artifact: &SourceArtifact) -> PathBuf {
     downloads_dir.join(&artifact.sha256).join(".lock")
 }
 
-/// `<base>/pool/<component>/<prefix>/<package>/<file>`; prefix is `libx` for `lib*`, else the
-/// first letter.
-// TODO(integrate): use apt::pool_url
-fn debian_pool_url(mirror_base: &str, component: &str, source_package: &str, file: &str) -> String {
-    let prefix = if source_package.starts_with("lib") && source_package.len() > 3 {
-        source_package.get(..4).unwrap_or(source_package)
-    } else {
-        source_package.get(..1).unwrap_or(source_package)
-    };
-    format!(
-        "{}/pool/{component}/{prefix}/{source_package}/{file}",
-        mirror_base.trim_end_matches('/')
-    )
-}
-
 fn join_url(base: &str, file: &str) -> String {
     format!("{}/{file}", base.trim_end_matches('/'))
 }
@@ -436,7 +421,7 @@ impl Fetcher {
         }) = &artifact.debian
         {
             for base in &self.config.debian_mirrors {
-                out.push(Source::Net(NetSource::Debian(debian_pool_url(
+                out.push(Source::Net(NetSource::Debian(apt::pool_url(
                     base, component, package, file,
                 ))));
             }

@@ -14,7 +14,7 @@ fn artifact(file: &str) -> SourceArtifact {
 #[test]
 fn pool_url_uses_first_letter_or_lib_prefix() {
     assert_eq!(
-        debian_pool_url(
+        apt::pool_url(
             "http://127.0.0.1:9/debian",
             "main",
             "curl",
@@ -23,12 +23,12 @@ fn pool_url_uses_first_letter_or_lib_prefix() {
         "http://127.0.0.1:9/debian/pool/main/c/curl/curl_8.14.1.orig.tar.gz"
     );
     assert_eq!(
-        debian_pool_url("http://127.0.0.1:9/debian/", "main", "libzstd", "x.tar.gz"),
+        apt::pool_url("http://127.0.0.1:9/debian/", "main", "libzstd", "x.tar.gz"),
         "http://127.0.0.1:9/debian/pool/main/libz/libzstd/x.tar.gz"
     );
     // `lib` alone is not a `lib*` name.
     assert_eq!(
-        debian_pool_url("http://127.0.0.1:9", "contrib", "lib", "f"),
+        apt::pool_url("http://127.0.0.1:9", "contrib", "lib", "f"),
         "http://127.0.0.1:9/pool/contrib/l/lib/f"
     );
 }
