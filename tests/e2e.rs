@@ -27,6 +27,7 @@ const GO_PROGRAM: &str = r#"package main
 /*
 #cgo pkg-config: libcurl
 #include <stdio.h>
+#include <stdlib.h>
 #include <curl/curl.h>
 
 static int fetch(const char *url) {

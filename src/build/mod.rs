@@ -325,6 +325,8 @@ impl Builder {
         for dep in dep_dirs {
             merge_tree(dep, &deps).map_err(io("link dependency files from", dep))?;
         }
+        // Dependents record the paths pkg-config prints; absolute ones rewrite cleanly later.
+        pin_pc_prefix(&deps.join("lib/pkgconfig")).map_err(io("rewrite .pc files in", &deps))?;
         let mut wrappers =
             toolchain::compiler_wrappers(&self.zig, pkg.target, &self.home.zig_cache());
         wrappers.push((
@@ -332,7 +334,7 @@ impl Builder {
             toolchain::pkg_config_wrapper(
                 &self.tools.pkg_config,
                 pkg.target.triple,
-                "../deps/lib/pkgconfig",
+                "deps/lib/pkgconfig",
             ),
         ));
         toolchain::write_wrappers(&bin, &wrappers)?;
@@ -476,6 +478,28 @@ pub fn tail(path: &Path, n: usize) -> String {
         .map(|l| format!("    {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Replaces the relocatable prefix of every `.pc` file in `dir` with the absolute one. The
+/// files are hard links into the store, so each is replaced, never written through.
+fn pin_pc_prefix(dir: &Path) -> std::io::Result<()> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let root = dir.parent().and_then(Path::parent).unwrap_or(dir);
+    for e in rd {
+        let path = e?.path();
+        if path.extension().is_some_and(|x| x == "pc") {
+            let text = fs::read_to_string(&path)?;
+            let pinned = text.replace(
+                crate::sysroot::pc::RELOCATED_PREFIX,
+                &root.display().to_string(),
+            );
+            fs::remove_file(&path)?;
+            fs::write(&path, pinned)?;
+        }
+    }
+    Ok(())
 }
 
 fn remove_stale_staging(store: &Path, key: &str) {

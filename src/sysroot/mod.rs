@@ -217,7 +217,7 @@ pub fn write_wrappers(
     let mut wrappers = toolchain::compiler_wrappers(zig, target, &home.zig_cache());
     wrappers.push((
         format!("{}-pkg-config", target.triple),
-        toolchain::pkg_config_wrapper(&tools.pkg_config, target.triple, "../lib/pkgconfig"),
+        toolchain::pkg_config_wrapper(&tools.pkg_config, target.triple, "lib/pkgconfig"),
     ));
     toolchain::write_wrappers(&root.join("bin"), &wrappers)?;
     Ok(())
