@@ -179,6 +179,14 @@ pub fn steps_for(
         env.insert(k.clone(), substitute(v, &vars)?);
     }
 
+    let substitute_all = |steps: &[Vec<String>]| -> Result<Vec<Vec<String>>, String> {
+        steps
+            .iter()
+            .map(|s| s.iter().map(|a| substitute(a, &vars)).collect())
+            .collect()
+    };
+    let make_args = substitute_all(&pkg.build.make_steps)?;
+    let install_args = substitute_all(&pkg.build.install_steps)?;
     let make = |name: &str, cwd: &Path, extra: &[String]| BuildStep {
         name: name.into(),
         program: tools.make.clone(),
@@ -188,7 +196,7 @@ pub fn steps_for(
     };
     let make_steps = |cwd: &Path| -> Vec<BuildStep> {
         let mut v = Vec::new();
-        for (i, a) in pkg.build.make_steps.iter().enumerate() {
+        for (i, a) in make_args.iter().enumerate() {
             let name = if i == 0 {
                 "make".to_string()
             } else {
@@ -196,7 +204,7 @@ pub fn steps_for(
             };
             v.push(make(&name, cwd, a));
         }
-        for (i, a) in pkg.build.install_steps.iter().enumerate() {
+        for (i, a) in install_args.iter().enumerate() {
             let name = if i == 0 {
                 "install".to_string()
             } else {
@@ -296,7 +304,7 @@ pub fn steps_for(
                 cwd: dirs.build.clone(),
                 env: env.clone(),
             }];
-            for (i, extra) in pkg.build.make_steps.iter().enumerate() {
+            for (i, extra) in make_args.iter().enumerate() {
                 let mut a = vec!["--build".into(), p(&dirs.build)];
                 a.extend(extra.iter().cloned());
                 v.push(BuildStep {

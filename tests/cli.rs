@@ -1,0 +1,437 @@
+//! The command line with real processes: a small recipe served by a real HTTP server on
+//! 127.0.0.1, built by the real builder with zig, checked through `env` and the pkg-config
+//! wrapper; and the errors a user meets (bad input, failed step, bad checksum, offline).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+struct Server {
+    base: String,
+    requests: Arc<AtomicUsize>,
+}
+
+/// Serves the given files (by name) until the test process ends.
+fn serve(files: BTreeMap<String, Vec<u8>>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let count = requests.clone();
+    let files = Arc::new(Mutex::new(files));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            let files = files.clone();
+            std::thread::spawn(move || {
+                s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&req);
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let name = path.rsplit('/').next().unwrap_or("");
+                let body = files.lock().unwrap().get(name).cloned();
+                let (status, body) = match body {
+                    Some(b) => ("200 OK", b),
+                    None => ("404 Not Found", b"not here".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&body);
+            });
+        }
+    });
+    Server { base, requests }
+}
+
+fn tarball(top: &str, files: &[(&str, &str, u32)]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    {
+        let mut tar = tar::Builder::new(&mut gz);
+        for (name, text, mode) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(text.len() as u64);
+            h.set_mode(*mode);
+            h.set_mtime(1_700_000_000);
+            h.set_cksum();
+            tar.append_data(&mut h, format!("{top}/{name}"), text.as_bytes())
+                .unwrap();
+        }
+        tar.finish().unwrap();
+    }
+    gz.finish().unwrap()
+}
+
+const MAKEFILE: &str = "all:\n\tprintf 'int demo(void) { return 42; }\\n' > demo.c\n\t$(CC) $(CFLAGS) -c demo.c -o demo.o\n\t$(AR) rcs libdemo.a demo.o\n\ninstall:\n\tmkdir -p $(PREFIX)/lib/pkgconfig $(PREFIX)/include $(PREFIX)/share/doc\n\tcp libdemo.a $(PREFIX)/lib/\n\techo 'int demo(void);' > $(PREFIX)/include/demo.h\n\techo docs > $(PREFIX)/share/doc/demo.txt\n\tprintf 'prefix=$(PREFIX)\\nlibdir=$${prefix}/lib\\nincludedir=$${prefix}/include\\n\\nName: demo\\nDescription: demo\\nVersion: 1.0.0\\nLibs: -L$${libdir} -ldemo\\nCflags: -I$${includedir}\\n' > $(PREFIX)/lib/pkgconfig/demo.pc\n";
+
+const BROKEN_MAKEFILE: &str = "all:\n\t@echo 'compiling the broken library'\n\t@echo 'this build is broken on purpose' >&2\n\t@exit 3\n";
+
+fn recipe(name: &str, file: &str, sha256: &str) -> String {
+    format!(
+        "[package]\nname = \"{name}\"\nversion = \"1.0.0\"\nlicense = \"MIT\"\n\n[[source]]\nfile = \"{file}\"\nsha256 = \"{sha256}\"\n# .invalid never resolves: upstream fails at once and the mirror serves.\nurls = [\"https://{name}.invalid/{file}\"]\n\n[build]\nsystem = \"make\"\ninstall-steps = [[\"install\", \"PREFIX={{prefix}}\"]]\n\n[install]\nlibs = [\"lib{name}.a\"]\n"
+    )
+}
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    home: PathBuf,
+    recipes: PathBuf,
+    server: Server,
+}
+
+fn fixture(serve_bad_bytes: bool) -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipes = tmp.path().join("recipes");
+    std::fs::create_dir(&recipes).unwrap();
+    let demo = tarball("demo-1.0.0", &[("Makefile", MAKEFILE, 0o644)]);
+    let broken = tarball("broken-1.0.0", &[("Makefile", BROKEN_MAKEFILE, 0o644)]);
+    let sha = |b: &[u8]| hex::encode(Sha256::digest(b));
+    let mut demo_recipe = recipe("demo", "demo-1.0.0.tar.gz", &sha(&demo));
+    demo_recipe.push_str("pkg-config = [\"demo\"]\n");
+    std::fs::write(recipes.join("demo.toml"), demo_recipe).unwrap();
+    std::fs::write(
+        recipes.join("broken.toml"),
+        recipe("broken", "broken-1.0.0.tar.gz", &sha(&broken)),
+    )
+    .unwrap();
+    let mut files = BTreeMap::new();
+    let served_demo = if serve_bad_bytes {
+        let mut d = demo.clone();
+        d[100] ^= 0xff;
+        d
+    } else {
+        demo
+    };
+    files.insert("demo-1.0.0.tar.gz".to_string(), served_demo);
+    files.insert("broken-1.0.0.tar.gz".to_string(), broken);
+    Fixture {
+        home: tmp.path().join("home"),
+        recipes,
+        server: serve(files),
+        _tmp: tmp,
+    }
+}
+
+impl Fixture {
+    fn run(&self, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+            .arg("--recipes")
+            .arg(&self.recipes)
+            .arg("--mirror")
+            .arg(&self.server.base)
+            .args(args)
+            .env("CROSSROOT_HOME", &self.home)
+            .env("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none")
+            .env_remove("CROSSROOT_MIRRORS")
+            .output()
+            .unwrap();
+        eprintln!(
+            "$ crossroot {}\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn bare(args: &[&str], home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_crossroot"))
+        .args(args)
+        .env("CROSSROOT_HOME", home)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn builds_a_recipe_from_a_local_mirror_into_a_usable_sysroot() {
+    let f = fixture(false);
+    let out = f.run(&["build", "--target", "x86_64-linux-musl", "demo"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(f.server.requests.load(Ordering::SeqCst), 1);
+
+    let out = f.run(&["env", "--target", "linux/amd64", "--format", "json"]);
+    assert!(out.status.success());
+    let vars: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(vars["GOARCH"], "amd64");
+    assert_eq!(vars["CGO_ENABLED"], "1");
+    let sysroot = PathBuf::from(vars["CROSSROOT_SYSROOT"].as_str().unwrap());
+    assert!(sysroot.starts_with(&f.home));
+    assert!(sysroot.join("lib/libdemo.a").is_file());
+    assert!(sysroot.join("include/demo.h").is_file());
+    assert!(
+        !sysroot.join("share").exists(),
+        "docs are not part of a sysroot"
+    );
+    let pc = std::fs::read_to_string(sysroot.join("lib/pkgconfig/demo.pc")).unwrap();
+    assert!(pc.starts_with("prefix=${pcfiledir}/../.."), "{pc}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sysroot.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["packages"][0]["name"], "demo");
+    assert_eq!(manifest["toolchain"]["name"], "zig");
+    assert!(
+        manifest["packages"][0]["source_origin"]
+            .as_str()
+            .unwrap()
+            .starts_with(&f.server.base)
+    );
+
+    // The pkg-config wrapper sees only this sysroot, always static, from wherever it is.
+    let wrapper = vars["PKG_CONFIG"].as_str().unwrap();
+    let out = Command::new(wrapper)
+        .args(["--libs", "--cflags", "demo"])
+        .output()
+        .unwrap();
+    let flags = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        flags.contains(&format!("-L{}/lib", sysroot.display())),
+        "{flags}"
+    );
+    assert!(flags.contains("-ldemo"), "{flags}");
+    let out = Command::new(wrapper)
+        .args(["--exists", "zlib"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "host .pc files must stay out");
+
+    // The C compiler wrapper compiles for the target.
+    let work = tempfile::tempdir().unwrap();
+    let c = work.path().join("t.c");
+    std::fs::write(&c, "#include <demo.h>\nint f(void) { return demo(); }\n").unwrap();
+    let out = Command::new(vars["CC"].as_str().unwrap())
+        .args(["-O2", "-c", "-I"])
+        .arg(sysroot.join("include"))
+        .arg(&c)
+        .arg("-o")
+        .arg(work.path().join("t.o"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Nothing changed: returns at once, fetches nothing.
+    let started = Instant::now();
+    let out = f.run(&["build", "--target", "x86_64-linux-musl", "demo"]);
+    assert!(out.status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(f.server.requests.load(Ordering::SeqCst), 1);
+
+    // A second target reuses the download.
+    let out = f.run(&["build", "--target", "linux/arm64", "demo"]);
+    assert!(out.status.success());
+    assert_eq!(f.server.requests.load(Ordering::SeqCst), 1);
+
+    // exec passes the environment and the exit code.
+    let out = f.run(&[
+        "exec",
+        "--target",
+        "aarch64-linux-musl",
+        "--",
+        "sh",
+        "-c",
+        "test \"$GOARCH\" = arm64 && exit 7",
+    ]);
+    assert_eq!(out.status.code(), Some(7));
+
+    // Offline, from the cache alone, a different option set still builds.
+    let out = f.run(&[
+        "--offline",
+        "build",
+        "--target",
+        "riscv64-linux-musl",
+        "demo",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(f.server.requests.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_failed_step_explains_itself_and_leaves_nothing_half_made() {
+    let f = fixture(false);
+    let out = f.run(&["build", "--target", "x86_64-linux-musl", "broken"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    for want in [
+        "broken 1.0.0 (x86_64-linux-musl): step `make` failed (exit status: 2)",
+        "Error 3",
+        "command: ",
+        "directory: ",
+        "this build is broken on purpose",
+        "compiling the broken library",
+        "full log: ",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in:\n{err}");
+    }
+    let log = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("full log: "))
+        .unwrap();
+    assert!(
+        std::fs::read_to_string(log)
+            .unwrap()
+            .contains("broken on purpose")
+    );
+    // No package entry and no staging directory remain; no sysroot was made.
+    let leftovers: Vec<_> = std::fs::read_dir(f.home.join("packages-v1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".lock"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(!f.home.join("sysroots-v1/x86_64-linux-musl").exists());
+    // A second run tries again (and fails the same way).
+    let out = f.run(&["build", "--target", "x86_64-linux-musl", "broken"]);
+    assert!(stderr(&out).contains("broken on purpose"));
+}
+
+#[test]
+fn wrong_bytes_from_a_mirror_are_refused_and_never_installed() {
+    let f = fixture(true);
+    let out = f.run(&["build", "--target", "x86_64-linux-musl", "demo"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("sha256 mismatch"), "{err}");
+    assert!(err.contains(&f.server.base), "{err}");
+    assert!(
+        err.contains("demo.invalid"),
+        "upstream was tried too:\n{err}"
+    );
+    let downloads = f.home.join("downloads-v1");
+    let files: Vec<_> = walk(&downloads)
+        .into_iter()
+        .filter(|p| !p.ends_with(".lock"))
+        .collect();
+    assert!(files.is_empty(), "{files:?}");
+    assert!(!f.home.join("sysroots-v1/x86_64-linux-musl").exists());
+}
+
+#[test]
+fn offline_without_a_cache_says_what_to_do() {
+    let f = fixture(false);
+    let out = f.run(&[
+        "--offline",
+        "build",
+        "--target",
+        "x86_64-linux-musl",
+        "demo",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("crossroot fetch"), "{err}");
+    assert_eq!(f.server.requests.load(Ordering::SeqCst), 0);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn usage_errors_exit_2_and_name_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bare(&["env", "--target", "mips-linux-musl"], tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("unknown target `mips-linux-musl`"), "{err}");
+    assert!(err.contains("aarch64-linux-musl (linux/arm64)"), "{err}");
+
+    let out = bare(&["build", "--target", "linux/arm64", "libnope"], tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown package `libnope`"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = bare(&["-q", "-v", "list"], tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(
+        bad.join("zlib.toml"),
+        "[package]\nname = \"zlib\"\nversion = \"1.3.1\"\nlicense = \"Zlib\"\nflavour = \"x\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+        .arg("--recipes")
+        .arg(&bad)
+        .arg("list")
+        .env("CROSSROOT_HOME", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("zlib.toml:5:"), "{err}");
+    assert!(err.contains("flavour"), "{err}");
+
+    // Not built yet: env says which build to run.
+    let out = bare(&["env", "--target", "linux/arm64"], tmp.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("run `crossroot build --target aarch64-linux-musl"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn list_and_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bare(&["list"], tmp.path());
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "curl",
+        "8.14.1",
+        "openssl",
+        "3.5.7",
+        "riscv64-linux-musl",
+        "linux/riscv64",
+        "linux64-riscv64",
+    ] {
+        assert!(text.contains(want), "{want}:\n{text}");
+    }
+    // A dynamic host binary is not static for any target.
+    let out = bare(
+        &["verify", "--target", "x86_64-linux-musl", "/bin/sh"],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NOT static"));
+}
