@@ -438,10 +438,16 @@ fn list_and_verify() {
 
 fn installed_zig() -> PathBuf {
     let out = Command::new("python3")
-        .args(["-c", "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))"])
+        .args([
+            "-c",
+            "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))",
+        ])
         .output()
         .expect("python3 runs");
-    assert!(out.status.success(), "the tests need zig: pip install ziglang");
+    assert!(
+        out.status.success(),
+        "the tests need zig: pip install ziglang"
+    );
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
@@ -450,16 +456,18 @@ fn the_pinned_zig_release_is_fetched_when_none_is_installed() {
     let f = fixture(false);
     // A release archive in the official layout, made from the installed zig's binary.
     let zig = installed_zig();
-    let version = String::from_utf8_lossy(&Command::new(&zig).arg("version").output().unwrap().stdout)
-        .trim()
-        .to_string();
+    let version =
+        String::from_utf8_lossy(&Command::new(&zig).arg("version").output().unwrap().stdout)
+            .trim()
+            .to_string();
     let host = format!("{}-linux", std::env::consts::ARCH);
     let file = format!("zig-{host}-{version}.tar");
     let mirror = tempfile::tempdir().unwrap();
     {
         let out = std::fs::File::create(mirror.path().join(&file)).unwrap();
         let mut tar = tar::Builder::new(out);
-        tar.append_path_with_name(&zig, format!("zig-{host}-{version}/zig")).unwrap();
+        tar.append_path_with_name(&zig, format!("zig-{host}-{version}/zig"))
+            .unwrap();
         tar.finish().unwrap();
     }
     let bytes = std::fs::read(mirror.path().join(&file)).unwrap();
@@ -494,15 +502,24 @@ fn the_pinned_zig_release_is_fetched_when_none_is_installed() {
     let out = fetch(tampered.path());
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("sha256 mismatch"), "{}", stderr(&out));
-    assert!(!f.home.join(format!("toolchains-v1/zig-{version}-{host}")).exists());
+    assert!(
+        !f.home
+            .join(format!("toolchains-v1/zig-{version}-{host}"))
+            .exists()
+    );
 
     let out = fetch(mirror.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains(&format!("fetching zig {version}")), "{err}");
-    let unpacked = f.home.join(format!("toolchains-v1/zig-{version}-{host}/zig"));
+    let unpacked = f
+        .home
+        .join(format!("toolchains-v1/zig-{version}-{host}/zig"));
     assert!(unpacked.is_file(), "{}", unpacked.display());
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&unpacked.display().to_string()), "{err}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&unpacked.display().to_string()),
+        "{err}"
+    );
     // Next time the unpacked release is found without fetching.
     let out = fetch(mirror.path());
     assert!(out.status.success());

@@ -109,7 +109,13 @@ impl Progress for Bar {
         self.bar.finish_and_clear();
         self.mp.remove(&self.bar);
         let mark = if ok { "✓" } else { "✗" };
-        let _ = self.mp.println(format!("{mark} {msg}"));
+        let what = self.bar.prefix();
+        let line = if msg.is_empty() || msg == "done" {
+            format!("{what}: done")
+        } else {
+            msg.to_string()
+        };
+        let _ = self.mp.println(format!("{mark} {line}"));
     }
 }
 
@@ -130,8 +136,12 @@ struct Plain {
 impl Progress for Plain {
     fn finish(&self, ok: bool, msg: &str) {
         if !self.quiet {
-            let msg = if msg.is_empty() { &self.what } else { msg };
-            eprintln!("{} {msg}", if ok { "done:" } else { "failed:" });
+            let line = if msg.is_empty() || msg == "done" {
+                format!("{}: done", self.what)
+            } else {
+                msg.to_string()
+            };
+            eprintln!("{} {line}", if ok { "ok:" } else { "failed:" });
         }
     }
 }
