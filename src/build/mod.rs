@@ -199,40 +199,68 @@ impl Builder {
                 }
             })
             .collect();
+        let priority: Vec<(usize, u64)> = nodes
+            .iter()
+            .map(|&(t, p)| {
+                let tp = &plan.targets[t];
+                let dependents = tp
+                    .packages
+                    .iter()
+                    .filter(|o| o.all_deps.contains(&p))
+                    .count();
+                let size = sources
+                    .get(&tp.packages[p].key)
+                    .and_then(|s| fs::metadata(&s.path).ok())
+                    .map_or(0, |m| m.len());
+                (dependents, size)
+            })
+            .collect();
         let mut errors: Vec<BuildError> = Vec::new();
         let (tx, rx) = mpsc::channel::<(usize, Result<(), BuildError>)>();
         std::thread::scope(|scope| {
             let mut running = 0usize;
             loop {
                 if errors.is_empty() {
-                    for (i, &(t, p)) in nodes.iter().enumerate() {
-                        if state[i] != State::Waiting {
-                            continue;
+                    let mut ready: Vec<usize> = (0..nodes.len())
+                        .filter(|&i| {
+                            let (t, p) = nodes[i];
+                            state[i] == State::Waiting
+                                && plan.targets[t].packages[p]
+                                    .deps
+                                    .iter()
+                                    .all(|&d| state[id(t, d)] == State::Done)
+                        })
+                        .collect();
+                    // Long poles first: what others wait for, then the biggest sources.
+                    ready.sort_by_key(|&i| std::cmp::Reverse(priority[i]));
+                    for i in ready {
+                        // One package per job slot; make's extra jobs come from the jobserver.
+                        if running >= self.jobs {
+                            break;
                         }
+                        let (t, p) = nodes[i];
                         let pkg = &plan.targets[t].packages[p];
-                        if pkg.deps.iter().all(|&d| state[id(t, d)] == State::Done) {
-                            state[i] = State::Running;
-                            running += 1;
-                            let deps: Vec<PathBuf> = pkg
-                                .all_deps
-                                .iter()
-                                .map(|&d| self.package_dir(&plan.targets[t].packages[d].key))
-                                .collect();
-                            let source = sources.get(&pkg.key).cloned();
-                            let tx = tx.clone();
-                            scope.spawn(move || {
-                                let result = match source {
-                                    Some(src) => self.build_one(pkg, &src, &deps, &plan.options),
-                                    None => Err(BuildError::Io {
-                                        package: pkg.label(),
-                                        action: "find the source archive of",
-                                        path: PathBuf::from(&pkg.recipe.name),
-                                        source: std::io::Error::other("not fetched"),
-                                    }),
-                                };
-                                let _ = tx.send((i, result));
-                            });
-                        }
+                        state[i] = State::Running;
+                        running += 1;
+                        let deps: Vec<PathBuf> = pkg
+                            .all_deps
+                            .iter()
+                            .map(|&d| self.package_dir(&plan.targets[t].packages[d].key))
+                            .collect();
+                        let source = sources.get(&pkg.key).cloned();
+                        let tx = tx.clone();
+                        scope.spawn(move || {
+                            let result = match source {
+                                Some(src) => self.build_one(pkg, &src, &deps, &plan.options),
+                                None => Err(BuildError::Io {
+                                    package: pkg.label(),
+                                    action: "find the source archive of",
+                                    path: PathBuf::from(&pkg.recipe.name),
+                                    source: std::io::Error::other("not fetched"),
+                                }),
+                            };
+                            let _ = tx.send((i, result));
+                        });
                     }
                 }
                 if running == 0 {
