@@ -306,16 +306,7 @@ impl Builder {
         if cache::is_complete(&dest, &pkg.key) {
             return Ok(());
         }
-        let io = |action: &'static str, path: &Path| {
-            let package = label.clone();
-            let path = path.to_path_buf();
-            move |source| BuildError::Io {
-                package,
-                action,
-                path,
-                source,
-            }
-        };
+        let io = |action: &'static str, path: &Path| io_err(&label, action, path);
         // Whatever an interrupted run left for this key goes; we hold its lock.
         cache::remove_incomplete(&dest)?;
         remove_stale_staging(&store, &pkg.key);
@@ -441,16 +432,7 @@ impl Builder {
     }
 
     fn run_step(&self, label: &str, step: &BuildStep, log: &Path) -> Result<(), BuildError> {
-        let io = |action: &'static str, path: &Path| {
-            let package = label.to_string();
-            let path = path.to_path_buf();
-            move |source| BuildError::Io {
-                package,
-                action,
-                path,
-                source,
-            }
-        };
+        let io = |action: &'static str, path: &Path| io_err(label, action, path);
         let out = File::create(log).map_err(io("create log", log))?;
         let err = out.try_clone().map_err(io("open log", log))?;
         let mut cmd = Command::new(&step.program);
@@ -485,6 +467,22 @@ impl Builder {
             tail: tail(log, TAIL_LINES),
             log: log.to_path_buf(),
         })))
+    }
+}
+
+/// Maps an I/O error to one that names the package, the action and the path.
+fn io_err(
+    package: &str,
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> BuildError + use<> {
+    let package = package.to_string();
+    let path = path.to_path_buf();
+    move |source| BuildError::Io {
+        package,
+        action,
+        path,
+        source,
     }
 }
 
@@ -577,16 +575,7 @@ fn finish_prefix(
     logs: &Path,
     label: &str,
 ) -> Result<(), BuildError> {
-    let io = |action: &'static str, path: &Path| {
-        let package = label.to_string();
-        let path = path.to_path_buf();
-        move |source| BuildError::Io {
-            package,
-            action,
-            path,
-            source,
-        }
-    };
+    let io = |action: &'static str, path: &Path| io_err(label, action, path);
     for dir in ["bin", "share", "sbin", "libexec", "etc", "ssl"] {
         let d = prefix.join(dir);
         if d.exists() {
