@@ -306,6 +306,12 @@ impl Downloader {
         let hasher = match streamed.and_then(|h| flushed.map(|()| h)) {
             Ok(h) => h,
             Err(e) => {
+                // Bytes that could not be written (a full disk) are not worth resuming, and
+                // keeping them keeps the disk full.
+                if matches!(e, DownloadError::Io { .. }) {
+                    drop(file);
+                    let _ = remove_if_exists(job.partial);
+                }
                 progress.finish(false, &e.outcome());
                 return Err(e);
             }

@@ -598,7 +598,12 @@ async fn copy_verified(
                 }
             };
             hasher.update(&buf[..n]);
-            output.write_all(&buf[..n]).map_err(CopyError::Write)?;
+            if let Err(e) = output.write_all(&buf[..n]) {
+                // A full disk: the copy restarts from byte 0 anyway, so free the space.
+                drop(output);
+                let _ = std::fs::remove_file(&partial);
+                return Err(CopyError::Write(e));
+            }
         }
         let actual = hex::encode(hasher.finalize());
         if actual != expected {
