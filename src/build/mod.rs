@@ -69,7 +69,7 @@ pub enum BuildError {
         package: String,
         archive: PathBuf,
         #[source]
-        source: crate::extract::ExtractError,
+        source: Box<crate::extract::ExtractError>,
     },
     #[error("{package}: could not make its .pc files relocatable")]
     Pc {
@@ -319,7 +319,7 @@ impl Builder {
             BuildError::Extract {
                 package: label.clone(),
                 archive: source.path.clone(),
-                source: e,
+                source: Box::new(e),
             }
         })?;
         for dep in dep_dirs {
