@@ -813,8 +813,9 @@ fn hostile_recipes_are_refused_before_anything_is_fetched_or_built() {
     let sha = "6766ada7101d292b42b8b15681120acd68effa4a9660935853cf6d61f0d984d4";
     let good = |name: &str, deps: &str| recipe(name, &format!("{name}-1.0.0.tar.gz"), sha, deps);
     let demo = good("demo", "");
-    // (files, expected fragments of the error)
-    let cases: Vec<(&str, Vec<(String, String)>, Vec<&str>)> = vec![
+    // (what, recipe files, expected fragments of the error)
+    type Case<'a> = (&'a str, Vec<(String, String)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "unknown key",
             vec![(
@@ -982,4 +983,108 @@ fn offline_build_from_a_directory_mirror_needs_no_network_at_all() {
     assert!(out.status.success());
     assert_sysroot(&f, X86, &["demo"]);
     let _ = &f.tmp;
+}
+
+// ---- 5. zig release signatures -------------------------------------------------------------
+
+#[test]
+fn the_zig_release_is_unpacked_only_with_a_good_minisign_signature() {
+    let f = fixture(vec![Pkg::new("demo")]);
+    let version = "0.16.0";
+    let host = format!("{}-linux", std::env::consts::ARCH);
+    let file = format!("zig-{host}-{version}.tar");
+    let sig_file = format!("{file}.minisig");
+    // A release in the official layout whose `zig` only answers `zig version`.
+    let release = {
+        let script = format!("#!/bin/sh\necho {version}\n");
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(script.len() as u64);
+        h.set_mode(0o755);
+        h.set_cksum();
+        tar.append_data(
+            &mut h,
+            format!("zig-{host}-{version}/zig"),
+            script.as_bytes(),
+        )
+        .unwrap();
+        tar.into_inner().unwrap()
+    };
+    let pair = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let other = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let sign = |pair: &minisign::KeyPair, bytes: &[u8]| {
+        minisign::sign(
+            Some(&pair.pk),
+            &pair.sk,
+            std::io::Cursor::new(bytes),
+            Some(&format!("file:{file}")),
+            None,
+        )
+        .unwrap()
+        .into_string()
+    };
+    let key = pair.pk.to_base64();
+    std::fs::write(
+        f.recipes.join("zig.toml"),
+        format!(
+            "[toolchain]\nname = \"zig\"\nversion = \"{version}\"\nversion-req = \">=0.14.1, <0.18.0\"\nlicense = \"MIT\"\nminisign-key = \"{key}\"\n\n[[toolchain.release]]\nhost = \"{host}\"\nfile = \"{file}\"\nsha256 = \"{}\"\nurls = [\"https://ziglang.invalid/{file}\"]\nminisig = \"{sig_file}\"\n",
+            sha256(&release)
+        ),
+    )
+    .unwrap();
+    let unpacked = f
+        .home
+        .join(format!("toolchains-v1/zig-{version}-{host}/zig"));
+    let fetch = |signature: Option<String>| {
+        let mirror = tempfile::tempdir().unwrap();
+        std::fs::write(mirror.path().join(&file), &release).unwrap();
+        if let Some(s) = signature {
+            std::fs::write(mirror.path().join(&sig_file), s).unwrap();
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+            .arg("--recipes")
+            .arg(&f.recipes)
+            .arg("--mirror")
+            .arg(mirror.path())
+            .arg("--mirror")
+            .arg(&f.server.base)
+            .args(["fetch", "demo"])
+            .env("CROSSROOT_HOME", &f.home)
+            .env("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none")
+            .env("PATH", "/usr/bin:/bin")
+            .env("CROSSROOT_PYTHON", "/nonexistent/python3")
+            .env_remove("ZIG")
+            .output()
+            .unwrap();
+        show(&["fetch", "demo"], &out);
+        out
+    };
+    let refused = |out: &Output, why: &str| {
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(out);
+        for want in [sig_file.as_str(), key.as_str(), why] {
+            assert!(err.contains(want), "missing `{want}` in:\n{err}");
+        }
+        assert!(!unpacked.exists(), "unpacked without a good signature");
+        let toolchains = f.home.join("toolchains-v1");
+        assert_eq!(staging(&toolchains), Vec::<String>::new());
+    };
+
+    refused(&fetch(None), "could not be fetched");
+    let mut tampered = release.clone();
+    tampered[600] ^= 1;
+    refused(
+        &fetch(Some(sign(&pair, &tampered))),
+        "does not verify with minisign key",
+    );
+    refused(
+        &fetch(Some(sign(&other, &release))),
+        "does not verify with minisign key",
+    );
+    refused(&fetch(Some("garbage\n".into())), "not a minisign signature");
+
+    let out = fetch(Some(sign(&pair, &release)));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(unpacked.is_file());
+    assert!(stderr(&out).contains(&unpacked.display().to_string()));
 }
