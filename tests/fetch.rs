@@ -908,3 +908,53 @@ async fn two_fetchers_on_one_artifact_download_it_once() {
     assert!(waiter.lines().contains(&waiting), "{:?}", waiter.lines());
     assert!(!other.lines().contains(&waiting), "{:?}", other.lines());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unpinned_small_files_keep_the_https_rule_the_size_limit_and_offline() {
+    let server = Server::start(Duration::ZERO, move |_, _| Reply::Body {
+        bytes: b"signature".to_vec(),
+        ranges: false,
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let http = vec![server.url("/x.minisig")];
+    let err = fetcher(config(tmp.path()))
+        .fetch_unpinned("zig", "x.minisig", &http, 100)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("refused: upstream URLs from recipes must use https://"),
+        "{err}"
+    );
+    assert_eq!(server.requests(), vec![]);
+
+    let mut cfg = config(tmp.path());
+    cfg.mirrors = vec![Mirror::Url(server.url(""))];
+    let (bytes, origin) = fetcher(cfg.clone())
+        .fetch_unpinned("zig", "x.minisig", &[], 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        (bytes.as_slice(), origin),
+        (&b"signature"[..], server.url("/x.minisig"))
+    );
+    let err = fetcher(cfg.clone())
+        .fetch_unpinned("zig", "x.minisig", &[], 4)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more than 4 bytes"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.minisig"), "from dir").unwrap();
+    cfg.offline = true;
+    cfg.mirrors.push(Mirror::Dir(dir.path().to_path_buf()));
+    let before = server.requests().len();
+    let (bytes, _) = fetcher(cfg)
+        .fetch_unpinned("zig", "x.minisig", &[], 100)
+        .await
+        .unwrap();
+    assert_eq!(bytes, b"from dir");
+    assert_eq!(server.requests().len(), before, "offline makes no request");
+}

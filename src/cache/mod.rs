@@ -140,6 +140,19 @@ pub fn remove_incomplete(dir: &Path) -> Result<(), CacheError> {
     }
 }
 
+/// Removes the staging directories `<parent>/<prefix>*` that killed runs left behind. Call it
+/// holding the lock of the entry the prefix belongs to, so no live run's staging is touched.
+pub fn remove_stale_staging(parent: &Path, prefix: &str) {
+    if let Ok(rd) = fs::read_dir(parent) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(prefix) {
+                // Best effort: what cannot be removed now is tried again next time.
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}
+
 /// Writes a file by way of a temporary file beside it and one rename.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), CacheError> {
     let dir = path.parent().unwrap_or(Path::new("."));

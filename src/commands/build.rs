@@ -63,7 +63,8 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
                 Ok(f) => {
                     by_label.insert(label, f);
                 }
-                Err(e) => failures.push(format!("{e}")),
+                // With its causes: "could not write X" alone hides "No space left on device".
+                Err(e) => failures.push(format!("{:#}", anyhow::Error::from(e))),
             }
         }
         if !failures.is_empty() {

@@ -179,9 +179,28 @@ pub async fn provide_zig(
             std::slice::from_ref(&artifact),
         )
         .await?;
+    // The minisign signature, on top of the sha256, before anything is unpacked.
+    let signature = match toolchain::release_signature(recipe)? {
+        Some((file, urls)) => {
+            let what = format!("zig {} signature", recipe.version);
+            let (bytes, origin) = fetcher
+                .fetch_unpinned(&what, &file, &urls, 4096)
+                .await
+                .with_context(|| {
+                    format!(
+                        "refusing to install zig {}: its signature {file} (minisign key {}) could not be fetched",
+                        recipe.version,
+                        recipe.minisign_key.as_deref().unwrap_or_default()
+                    )
+                })?;
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            Some(toolchain::ReleaseSignature { file, origin, text })
+        }
+        None => None,
+    };
     let mut finder = Finder::new(&settings.home, &settings.host);
     let (path, recipe) = (fetched.path.clone(), recipe.clone());
-    Ok(finder.install_release(&recipe, &path, reporter)?)
+    Ok(finder.install_release(&recipe, &path, signature.as_ref(), reporter)?)
 }
 
 /// A tokio runtime for the commands that download.

@@ -38,6 +38,8 @@ pub enum DownloadError {
         expected: String,
         actual: String,
     },
+    #[error("{url} sent more than {limit} bytes")]
+    TooLarge { url: String, limit: u64 },
     #[error("{url} answered a range request with {answer}")]
     BadRange { url: String, answer: String },
     #[error("could not write {path}")]
@@ -59,6 +61,7 @@ impl DownloadError {
             }
             DownloadError::Request { .. } | DownloadError::Stalled { .. } => true,
             DownloadError::Mismatch { .. }
+            | DownloadError::TooLarge { .. }
             | DownloadError::BadRange { .. }
             | DownloadError::Io { .. } => false,
         }
@@ -88,6 +91,7 @@ impl DownloadError {
             DownloadError::Mismatch {
                 expected, actual, ..
             } => format!("sha256 mismatch: expected {expected}, got {actual}"),
+            DownloadError::TooLarge { limit, .. } => format!("more than {limit} bytes"),
             DownloadError::BadRange { answer, .. } => {
                 format!("bad answer to a range request: {answer}")
             }
@@ -219,6 +223,67 @@ impl Downloader {
         }
     }
 
+    /// The whole body of a small file that no hash pins (a signature), at most `max_bytes`,
+    /// with the retries and timeouts of [`Downloader::download`].
+    pub(super) async fn get_small(
+        &self,
+        url: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, DownloadError> {
+        let mut failures = 0;
+        loop {
+            let err = match self.get_small_once(url, max_bytes).await {
+                Ok(body) => return Ok(body),
+                Err(e) => e,
+            };
+            if err.is_retryable() && failures < self.retries {
+                tokio::time::sleep(backoff(failures)).await;
+                failures += 1;
+                continue;
+            }
+            return Err(err);
+        }
+    }
+
+    async fn get_small_once(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, DownloadError> {
+        let request = |source: reqwest::Error| DownloadError::Request {
+            url: url.to_string(),
+            source: source.without_url(),
+        };
+        let stalled = || DownloadError::Stalled {
+            url: url.to_string(),
+            stalled_for: self.timeout,
+        };
+        let response = tokio::time::timeout(self.timeout, self.client.get(url).send())
+            .await
+            .map_err(|_| stalled())?
+            .map_err(request)?;
+        if response.status() != StatusCode::OK {
+            return Err(DownloadError::Status {
+                url: url.to_string(),
+                status: response.status(),
+            });
+        }
+        let mut body = response.bytes_stream();
+        let mut out = Vec::new();
+        loop {
+            match tokio::time::timeout(self.timeout, body.next()).await {
+                Err(_) => return Err(stalled()),
+                Ok(None) => return Ok(out),
+                Ok(Some(Err(e))) => return Err(request(e)),
+                Ok(Some(Ok(chunk))) => {
+                    out.extend_from_slice(&chunk);
+                    if out.len() as u64 > max_bytes {
+                        return Err(DownloadError::TooLarge {
+                            url: url.to_string(),
+                            limit: max_bytes,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
     async fn try_once(&self, job: &Job<'_>, resumed: &mut bool) -> Result<(), DownloadError> {
         let io_err = |source| DownloadError::Io {
             path: job.partial.to_path_buf(),
@@ -306,6 +371,12 @@ impl Downloader {
         let hasher = match streamed.and_then(|h| flushed.map(|()| h)) {
             Ok(h) => h,
             Err(e) => {
+                // Bytes that could not be written (a full disk) are not worth resuming, and
+                // keeping them keeps the disk full.
+                if matches!(e, DownloadError::Io { .. }) {
+                    drop(file);
+                    let _ = remove_if_exists(job.partial);
+                }
                 progress.finish(false, &e.outcome());
                 return Err(e);
             }

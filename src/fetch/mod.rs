@@ -351,6 +351,74 @@ impl Fetcher {
         })
     }
 
+    /// A small file that no sha256 pins (a detached signature, checked by its caller), at most
+    /// `max_bytes`: from the mirrors by `file`, then from `urls` (https only, as for pinned
+    /// files). Offline, only directory mirrors. Returns the bytes and where they came from.
+    pub async fn fetch_unpinned(
+        &self,
+        what: &str,
+        file: &str,
+        urls: &[String],
+        max_bytes: u64,
+    ) -> Result<(Vec<u8>, String), FetchError> {
+        let probe = SourceArtifact {
+            file: file.to_string(),
+            sha256: "0".repeat(64),
+            urls: urls.to_vec(),
+            debian: None,
+            signature: None,
+        };
+        if !valid_artifact(&probe) {
+            return Err(FetchError::InvalidArtifact {
+                what: what.to_string(),
+                file: file.to_string(),
+                sha256: String::new(),
+            });
+        }
+        let mut attempts = Vec::new();
+        for source in self.sources(&probe) {
+            let attempt = match source {
+                Source::Dir(path) => {
+                    let read = std::fs::File::open(&path).and_then(|f| {
+                        let mut bytes = Vec::new();
+                        f.take(max_bytes + 1).read_to_end(&mut bytes).map(|_| bytes)
+                    });
+                    let outcome = match read {
+                        Ok(bytes) if bytes.len() as u64 <= max_bytes => {
+                            return Ok((bytes, path.display().to_string()));
+                        }
+                        Ok(_) => format!("more than {max_bytes} bytes"),
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => "not in mirror".into(),
+                        Err(e) => format!("could not read: {e}"),
+                    };
+                    Attempt {
+                        source: path.display().to_string(),
+                        outcome,
+                    }
+                }
+                Source::Net(_) if self.config.offline => continue,
+                Source::Net(net) if net.refusal().is_some() => Attempt {
+                    source: net.url().to_string(),
+                    outcome: net.refusal().unwrap_or_default().to_string(),
+                },
+                Source::Net(net) => match self.downloader.get_small(net.url(), max_bytes).await {
+                    Ok(bytes) => return Ok((bytes, net.url().to_string())),
+                    Err(e) => Attempt {
+                        source: net.url().to_string(),
+                        outcome: e.outcome(),
+                    },
+                },
+            };
+            self.reporter
+                .debug(&format!("{}: {}", attempt.source, attempt.outcome));
+            attempts.push(attempt);
+        }
+        Err(FetchError::AllSourcesFailed {
+            what: format!("{what} {file}"),
+            attempts,
+        })
+    }
+
     /// Fetches many items, at most `concurrency` at once. Results are in the order of `items`.
     pub async fn fetch_all(
         &self,
@@ -598,7 +666,12 @@ async fn copy_verified(
                 }
             };
             hasher.update(&buf[..n]);
-            output.write_all(&buf[..n]).map_err(CopyError::Write)?;
+            if let Err(e) = output.write_all(&buf[..n]) {
+                // A full disk: the copy restarts from byte 0 anyway, so free the space.
+                drop(output);
+                let _ = std::fs::remove_file(&partial);
+                return Err(CopyError::Write(e));
+            }
         }
         let actual = hex::encode(hasher.finalize());
         if actual != expected {

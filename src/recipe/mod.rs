@@ -288,7 +288,7 @@ struct RawToolchain {
     #[serde(default)]
     homepage: String,
     #[serde(default)]
-    minisign_key: Option<String>,
+    minisign_key: Option<Spanned<String>>,
     #[serde(default)]
     release: Vec<Spanned<ToolchainRelease>>,
 }
@@ -561,9 +561,47 @@ fn parse_toolchain(ctx: &Ctx, tc: RawToolchain) -> Result<ToolchainRecipe, Recip
             format!("the pinned version {version} does not satisfy the recipe's own version-req `{version_req}`"),
         ));
     }
+    if let Some(key) = &tc.minisign_key
+        && let Err(e) = minisign_verify::PublicKey::from_base64(key.get_ref())
+    {
+        return Err(ctx.at(
+            key.span(),
+            format!(
+                "minisign-key `{}` is not a minisign public key: {e}",
+                key.get_ref()
+            ),
+        ));
+    }
     for r in &tc.release {
         let a = r.get_ref();
         check_artifact(ctx, r.span(), &a.file, &a.sha256, &a.urls)?;
+        match (&tc.minisign_key, &a.minisig) {
+            (Some(_), None) => {
+                return Err(ctx.at(
+                    r.span(),
+                    format!(
+                        "release `{}` names no `minisig` file, but the recipe has a minisign-key",
+                        a.file
+                    ),
+                ));
+            }
+            (None, Some(sig)) => {
+                return Err(ctx.at(
+                    r.span(),
+                    format!(
+                        "release `{}` names minisig `{sig}` but the recipe has no minisign-key",
+                        a.file
+                    ),
+                ));
+            }
+            (Some(_), Some(sig)) if !valid_file_name(sig) || sig.starts_with('.') => {
+                return Err(ctx.at(
+                    r.span(),
+                    format!("minisig `{sig}` must be a plain file name without `/` or `..`"),
+                ));
+            }
+            _ => {}
+        }
     }
     Ok(ToolchainRecipe {
         name,
@@ -571,7 +609,7 @@ fn parse_toolchain(ctx: &Ctx, tc: RawToolchain) -> Result<ToolchainRecipe, Recip
         version,
         license: tc.license,
         homepage: tc.homepage,
-        minisign_key: tc.minisign_key,
+        minisign_key: tc.minisign_key.map(Spanned::into_inner),
         releases: tc.release.into_iter().map(Spanned::into_inner).collect(),
         origin: Origin {
             path: ctx.path.to_path_buf(),

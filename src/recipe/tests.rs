@@ -203,3 +203,28 @@ fn toml_snippets_in_the_docs_parse() {
     }
     assert!(checked >= 2, "the README shows a recipe and a profile");
 }
+
+#[test]
+fn minisign_key_and_signature_names_are_checked() {
+    let zig = BUILTIN_RECIPES
+        .iter()
+        .find(|(f, _)| *f == "zig.toml")
+        .unwrap()
+        .1;
+    let e = err(&zig.replace(
+        "RWSGOq2NVecA2UPNdBUZykf1CCb147pkmdtYxgb3Ti+JO/wCYvhbAb/U",
+        "RWSnotakey",
+    ));
+    assert!(e.contains("is not a minisign public key"), "{e}");
+    assert!(e.starts_with("recipes/demo.toml:11:"), "{e}");
+    let e = err(&zig.replacen(
+        "minisig = \"zig-x86_64-linux-0.16.0.tar.xz.minisig\"\n",
+        "",
+        1,
+    ));
+    assert!(e.contains("names no `minisig` file"), "{e}");
+    let e = err(&zig.replace("zig-x86_64-linux-0.16.0.tar.xz.minisig", "../zig.minisig"));
+    assert!(e.contains("plain file name"), "{e}");
+    let e = err(&zig.replace("minisign-key = ", "# minisign-key = "));
+    assert!(e.contains("has no minisign-key"), "{e}");
+}

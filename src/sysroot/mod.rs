@@ -155,8 +155,15 @@ pub fn assemble(
     let _lock = EntryLock::acquire(&dir.with_extension("lock"), reporter)?;
     if !cache::is_complete(&dir, &tp.sysroot_key) {
         cache::remove_incomplete(&dir)?;
+        // Named after the entry, so a killed run's staging is found and removed under its lock.
+        let name = dir
+            .file_name()
+            .expect("sysroot dir has a name")
+            .to_string_lossy();
+        let prefix = format!(".tmp-{name}-");
+        cache::remove_stale_staging(&parent, &prefix);
         let staging = tempfile::Builder::new()
-            .prefix(".tmp-")
+            .prefix(&prefix)
             .tempdir_in(&parent)
             .map_err(io_err("create a staging directory in", &parent))?;
         let root = staging.path();

@@ -40,6 +40,24 @@ pub enum ToolchainError {
         "no usable zig found ($ZIG, PATH, python3 -m ziglang) and --offline forbids fetching zig {version}; install one with `pip install ziglang`, or run `crossroot fetch` first"
     )]
     Offline { version: String },
+    #[error(
+        "refusing the zig release archive {archive}: signature {signature} (from {origin}) does not verify with minisign key {key}: {reason}"
+    )]
+    BadSignature {
+        archive: PathBuf,
+        signature: String,
+        origin: String,
+        key: String,
+        reason: String,
+    },
+    #[error(
+        "refusing the zig release archive {archive}: the recipe {recipe} pins minisign key {key} but no signature was given"
+    )]
+    NoSignature {
+        archive: PathBuf,
+        recipe: String,
+        key: String,
+    },
     #[error("the zig release archive {archive} holds no `zig` executable at its top")]
     BadArchive { archive: PathBuf },
     #[error(transparent)]
@@ -313,23 +331,43 @@ impl<'a> Finder<'a> {
             .join(format!("zig-{}-{}", recipe.version, host_name()))
     }
 
-    /// Unpacks a verified release archive and returns its zig.
+    /// Unpacks a release archive whose sha256 was checked and returns its zig. When the
+    /// recipe pins a minisign key, `signature` must verify the archive with it first.
     pub fn install_release(
         &mut self,
         recipe: &ToolchainRecipe,
         archive: &Path,
+        signature: Option<&ReleaseSignature>,
         reporter: &dyn crate::report::Reporter,
     ) -> Result<Zig, ToolchainError> {
         let dir = self.release_dir(recipe);
         let lock = dir.with_extension("lock");
         let _lock = cache::EntryLock::acquire(&lock, reporter)?;
         if !cache::is_complete(&dir, "zig") {
+            if let Some(key) = &recipe.minisign_key {
+                let sig = signature.ok_or_else(|| ToolchainError::NoSignature {
+                    archive: archive.to_path_buf(),
+                    recipe: recipe.origin.to_string(),
+                    key: key.clone(),
+                })?;
+                verify_minisign(archive, sig, key)?;
+            }
             cache::remove_incomplete(&dir)?;
             let parent = self.home.toolchains();
-            let stage = tempfile::tempdir_in(&parent).map_err(|source| ToolchainError::Io {
-                path: parent.clone(),
-                source,
-            })?;
+            // Named after the entry, so a killed unpack is found and removed under the lock.
+            let name = dir
+                .file_name()
+                .expect("release dir has a name")
+                .to_string_lossy();
+            let prefix = format!(".tmp-{name}-");
+            cache::remove_stale_staging(&parent, &prefix);
+            let stage = tempfile::Builder::new()
+                .prefix(&prefix)
+                .tempdir_in(&parent)
+                .map_err(|source| ToolchainError::Io {
+                    path: parent.clone(),
+                    source,
+                })?;
             let out = stage.path().join("zig");
             crate::extract::extract(archive, &out, &crate::extract::ExtractOptions::default())?;
             if !is_executable(&out.join("zig")) {
@@ -389,6 +427,77 @@ pub fn release_artifact(recipe: &ToolchainRecipe) -> Result<SourceArtifact, Tool
         debian: None,
         signature: None,
     })
+}
+
+/// A detached minisign signature of a release archive, as fetched.
+#[derive(Debug, Clone)]
+pub struct ReleaseSignature {
+    /// File name (`zig-x86_64-linux-0.16.0.tar.xz.minisig`).
+    pub file: String,
+    /// Where it came from, for messages.
+    pub origin: String,
+    pub text: String,
+}
+
+/// The signature file of this host's release and the URLs beside the archive's, when the
+/// recipe pins a minisign key.
+pub fn release_signature(
+    recipe: &ToolchainRecipe,
+) -> Result<Option<(String, Vec<String>)>, ToolchainError> {
+    let artifact = release_artifact(recipe)?;
+    let release = recipe
+        .releases
+        .iter()
+        .find(|r| r.file == artifact.file)
+        .expect("release_artifact found it");
+    let (Some(_), Some(sig)) = (&recipe.minisign_key, &release.minisig) else {
+        return Ok(None);
+    };
+    let urls = release
+        .urls
+        .iter()
+        .map(|u| match u.rsplit_once('/') {
+            Some((dir, _)) => format!("{dir}/{sig}"),
+            None => sig.clone(),
+        })
+        .collect();
+    Ok(Some((sig.clone(), urls)))
+}
+
+/// Checks `archive` against a minisign signature made with `key` (base64), reading it once.
+pub fn verify_minisign(
+    archive: &Path,
+    signature: &ReleaseSignature,
+    key: &str,
+) -> Result<(), ToolchainError> {
+    let refuse = |reason: String| ToolchainError::BadSignature {
+        archive: archive.to_path_buf(),
+        signature: signature.file.clone(),
+        origin: signature.origin.clone(),
+        key: key.to_string(),
+        reason,
+    };
+    let public = minisign_verify::PublicKey::from_base64(key)
+        .map_err(|e| refuse(format!("bad key: {e}")))?;
+    let sig = minisign_verify::Signature::decode(&signature.text)
+        .map_err(|e| refuse(format!("not a minisign signature: {e}")))?;
+    let mut verifier = public
+        .verify_stream(&sig)
+        .map_err(|e| refuse(e.to_string()))?;
+    let io = |source| ToolchainError::Io {
+        path: archive.to_path_buf(),
+        source,
+    };
+    let mut f = fs::File::open(archive).map_err(io)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        verifier.update(&buf[..n]);
+    }
+    verifier.finalize().map_err(|e| refuse(e.to_string()))
 }
 
 /// Shell-quotes a value with single quotes.
