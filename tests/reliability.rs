@@ -585,7 +585,7 @@ fn walk_count(dir: &Path) -> usize {
 }
 
 #[test]
-fn kill_9_during_a_build_step_then_rerun_while_the_orphaned_step_still_runs() {
+fn kill_9_during_a_build_step_ends_the_step_too_and_the_rerun_redoes_it() {
     let mut slow = Pkg::new("slow");
     // The first run's `make` says it started, then sleeps until the test ends it.
     slow.hook =
@@ -611,7 +611,15 @@ fn kill_9_during_a_build_step_then_rerun_while_the_orphaned_step_still_runs() {
     assert_eq!(built.len(), 1, "only the dependency is finished: {built:?}");
     assert!(marker_key(&packages.join(&built[0])).is_some());
 
-    // The orphaned `make` still sleeps in the old staging directory.
+    // The step dies with crossroot (parent-death signal): nothing of its group outlives it.
+    let pgid = group.0.to_string();
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            let out = Command::new("pgrep").args(["-g", &pgid]).output().unwrap();
+            out.stdout.is_empty()
+        }),
+        "the build step outlived the killed crossroot"
+    );
     std::fs::remove_file(f.marks.join("slow")).unwrap();
     std::fs::remove_file(f.marks.join(format!("base-{X86}"))).unwrap();
     let out = f.run(&["build", "--target", X86, "slow"]);

@@ -444,6 +444,16 @@ impl Builder {
             .stdout(out)
             .stderr(err);
         self.jobserver.configure_make(&mut cmd);
+        // A build step must not outlive a crossroot that was killed (even with SIGKILL).
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         self.reporter.debug(&format!(
             "{label}: {} (in {})",
             step.command_line(),
