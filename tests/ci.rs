@@ -418,3 +418,21 @@ fn the_ci_files_parse_and_run_only_the_tested_steps() {
         "{after:?}"
     );
 }
+
+/// The Dockerfile in the README is ci/Dockerfile without its comments.
+#[test]
+fn the_readme_shows_the_tested_dockerfile() {
+    let strip = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.trim_end().to_string())
+            .collect()
+    };
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = &readme[readme.find("## In a Dockerfile").expect("README section")..];
+    let start = section.find("```dockerfile\n").unwrap() + "```dockerfile\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    let file = std::fs::read_to_string(repo().join("ci/Dockerfile")).unwrap();
+    assert_eq!(strip(block), strip(&file));
+    assert!(readme.contains("## In CI"));
+}
