@@ -121,13 +121,14 @@ impl BundledFile {
 }
 
 impl BundleManifest {
-    /// Sum of the file sizes.
+    /// Bytes of distinct content (a file a package and a sysroot share counts once).
     pub fn bytes(&self) -> u64 {
+        let mut seen = BTreeSet::new();
         self.files
             .iter()
             .map(|f| match f {
-                BundledFile::File { size, .. } => *size,
-                BundledFile::Symlink { .. } => 0,
+                BundledFile::File { sha256, size, .. } if seen.insert(sha256) => *size,
+                _ => 0,
             })
             .sum()
     }
@@ -341,6 +342,12 @@ pub fn export(home: &Home, sysroots: &[Sysroot], out: &Path) -> Result<ExportSum
         tmp.sync_all()
     };
     write(tmp.as_file()).map_err(io_err("write", out))?;
+    // A bundle is meant to be shared (a CI cache, another machine); temp files are 0600.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644))
+            .map_err(io_err("set mode of", tmp.path()))?;
+    }
     tmp.persist(out)
         .map_err(|e| io_err("write", out)(e.error))?;
     let compressed = fs::metadata(out).map_err(io_err("inspect", out))?.len();
