@@ -484,6 +484,12 @@ fn check_manifest(m: &BundleManifest) -> Result<Vec<&'static Target>, String> {
         targets.push(t);
         roots.insert(sysroot_prefix(t, &s.key));
     }
+    let links: BTreeSet<&str> = m
+        .files
+        .iter()
+        .filter(|f| matches!(f, BundledFile::Symlink { .. }))
+        .map(|f| f.path())
+        .collect();
     let mut seen = BTreeSet::new();
     for f in &m.files {
         let path = f.path();
@@ -497,6 +503,13 @@ fn check_manifest(m: &BundleManifest) -> Result<Vec<&'static Target>, String> {
         }
         if parts.len() == depth + 1 && parts[depth] == MARKER {
             return Err(format!("path `{path}` is a completion marker"));
+        }
+        // Nothing is written through a link: it could land on a file already checked.
+        if let Some(l) = (depth + 1..parts.len())
+            .map(|n| parts[..n].join("/"))
+            .find(|p| links.contains(p.as_str()))
+        {
+            return Err(format!("path `{path}` goes through the link `{l}`"));
         }
         if !seen.insert(path) {
             return Err(format!("path `{path}` is listed twice"));

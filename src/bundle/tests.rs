@@ -72,6 +72,12 @@ fn paths_must_stay_inside_a_listed_entry() {
         let err = check_manifest(&manifest(vec![bad.clone()])).unwrap_err();
         assert!(err.contains(why), "{bad:?}: {err}");
     }
+    let err = check_manifest(&manifest(vec![
+        link(&format!("{sys}/lib/up"), "."),
+        file(&format!("{sys}/lib/up/libz.a")),
+    ]))
+    .unwrap_err();
+    assert!(err.contains("goes through the link"), "{err}");
     let twice = file(&format!("{pkg}/a"));
     let err = check_manifest(&manifest(vec![twice.clone(), twice])).unwrap_err();
     assert!(err.contains("listed twice"), "{err}");
