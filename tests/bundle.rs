@@ -46,6 +46,41 @@ fn an_exported_bundle_works_in_another_home_at_another_path() {
         "{said}"
     );
 
+    // A selection by packages picks sysroots by key; one not built is an error.
+    let one = d.tmp.path().join("one.tar.zst");
+    let out = d.run(
+        &home_a,
+        &[
+            "cache",
+            "export",
+            one.to_str().unwrap(),
+            "--target",
+            "linux/arm64",
+            "demo",
+        ],
+    );
+    assert!(
+        stdout(&out).contains("1 sysroot (aarch64-linux-musl), 1 package"),
+        "{}",
+        stdout(&out)
+    );
+    let out = d.run(
+        &home_a,
+        &[
+            "cache",
+            "export",
+            one.to_str().unwrap(),
+            "--profile",
+            d.profile.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no sysroot is built for riscv64-linux-musl"),
+        "{}",
+        stderr(&out)
+    );
+
     // Another machine: the first home is gone, the new one is somewhere else.
     let moved = d.tmp.path().join("moved.tar.zst");
     std::fs::rename(&bundle, &moved).unwrap();

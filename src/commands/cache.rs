@@ -153,11 +153,15 @@ fn sysroots(root: &Path) -> Result<Vec<(std::path::PathBuf, Manifest)>> {
     Ok(out)
 }
 
-/// The sysroots an export names: by key for packages or a profile, else the `current` ones
-/// (of the `--target`s given, or of every target).
+/// The sysroots an export names: by key for packages or a profile (`--profile`, else
+/// `./crossroot.toml`, as for `build` and `cache key`), else the `current` ones (of the
+/// `--target`s given, or of every target).
 fn export_selection(settings: &Settings, sel: &Selection) -> Result<Vec<Sysroot>> {
     let home = &settings.home;
-    if sel.packages.is_empty() && sel.profile.is_none() {
+    if sel.packages.is_empty()
+        && sel.profile.is_none()
+        && !Path::new(crate::recipe::profile::PROFILE_FILE).is_file()
+    {
         let targets: Vec<&'static Target> = if sel.targets.is_empty() {
             let mut ts: Vec<_> = fs::read_dir(home.sysroots())
                 .into_iter()
