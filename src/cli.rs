@@ -90,6 +90,29 @@ pub enum CacheCommand {
     Prune,
     /// Remove everything under the home.
     Clean,
+    /// Write sysroots (default: every `current` one) and their packages to a bundle (.tar.zst).
+    Export(ExportArgs),
+    /// Install a bundle from `cache export` after checking every file in it.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The bundle to write.
+    #[arg(value_name = "FILE.tar.zst")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The bundle to read.
+    #[arg(value_name = "FILE.tar.zst")]
+    pub file: PathBuf,
+    /// Import even when this machine's zig is not the one the bundle was built with.
+    #[arg(long)]
+    pub any_zig: bool,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +141,9 @@ pub struct BuildArgs {
     /// Keep debug information in the libraries (default: -g0).
     #[arg(long)]
     pub debug_info: bool,
+    /// Also copy each sysroot to DIR (one target) or DIR/<triple> (several), e.g. for `COPY --from=`.
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

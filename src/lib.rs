@@ -4,6 +4,7 @@
 //! `recipe → plan → fetch → build → sysroot → env`.
 
 pub mod build;
+pub mod bundle;
 pub mod cache;
 pub mod cli;
 pub mod commands;

@@ -68,6 +68,7 @@ pub enum BuildError {
     Extract {
         package: String,
         archive: PathBuf,
+        // Boxed: the extract error is large, and every build result carries this enum.
         #[source]
         source: Box<crate::extract::ExtractError>,
     },

@@ -101,6 +101,20 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
             s.dir.display(),
             tp.packages.len()
         ));
+        if let Some(prefix) = &args.prefix {
+            let dest = if plan.targets.len() == 1 {
+                prefix.clone()
+            } else {
+                prefix.join(tp.target.triple)
+            };
+            let copied = sysroot::install_copy(&s, &dest)?;
+            reporter.info(&format!(
+                "{}: {} {}",
+                tp.target.triple,
+                if copied { "copied to" } else { "already at" },
+                dest.display()
+            ));
+        }
     }
     if !missing.is_empty() {
         reporter.info(&format!(

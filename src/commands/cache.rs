@@ -3,22 +3,30 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
+use crate::build::{HostTools, human_duration};
+use crate::bundle;
 use crate::cache::{self, disk_usage};
-use crate::cli::CacheCommand;
+use crate::cli::{CacheCommand, ExportArgs, ImportArgs, Selection};
+use crate::report::Reporter;
 use crate::settings::Settings;
-use crate::sysroot::{MANIFEST, Manifest};
+use crate::sysroot::{self, MANIFEST, Manifest, Sysroot};
+use crate::target::Target;
 
 fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
-pub fn run(settings: &Settings, cmd: CacheCommand) -> Result<i32> {
+pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) -> Result<i32> {
     let home = &settings.home;
     match cmd {
+        CacheCommand::Export(args) => export(settings, args)?,
+        CacheCommand::Import(args) => import(settings, reporter, args)?,
         CacheCommand::Dir => println!("{}", home.root().display()),
         CacheCommand::List => {
             for (name, dir) in [
@@ -143,4 +151,143 @@ fn sysroots(root: &Path) -> Result<Vec<(std::path::PathBuf, Manifest)>> {
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+/// The sysroots an export names: by key for packages or a profile (`--profile`, else
+/// `./crossroot.toml`, as for `build` and `cache key`), else the `current` ones (of the
+/// `--target`s given, or of every target).
+fn export_selection(settings: &Settings, sel: &Selection) -> Result<Vec<Sysroot>> {
+    let home = &settings.home;
+    if sel.packages.is_empty()
+        && sel.profile.is_none()
+        && !Path::new(crate::recipe::profile::PROFILE_FILE).is_file()
+    {
+        let targets: Vec<&'static Target> = if sel.targets.is_empty() {
+            let mut ts: Vec<_> = fs::read_dir(home.sysroots())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| Target::parse(&e.file_name().to_string_lossy()).ok())
+                .filter(|t| sysroot::current_link(home, t).exists())
+                .collect();
+            ts.sort_by_key(|t| t.triple);
+            ts.dedup_by_key(|t| t.triple);
+            ts
+        } else {
+            sel.targets.clone()
+        };
+        if targets.is_empty() {
+            return Err(super::UsageError(format!(
+                "nothing to export: no sysroot is built in {}; run `crossroot build` first",
+                home.root().display()
+            ))
+            .into());
+        }
+        return targets
+            .into_iter()
+            .map(|t| Ok(sysroot::find(home, t, None, &[])?))
+            .collect();
+    }
+    let selected = super::select(sel, false)?;
+    let recipes = super::load_recipes(settings)?;
+    let zig = super::installed_zig(settings, &recipes)?.context(
+        "no zig installed: the sysroot keys name the compiler; install zig (pip install ziglang)",
+    )?;
+    let plan = super::make_plan(&recipes, &selected, &zig)?;
+    plan.targets
+        .iter()
+        .map(|tp| {
+            Ok(sysroot::find(
+                home,
+                tp.target,
+                Some(&tp.sysroot_key),
+                &selected.packages,
+            )?)
+        })
+        .collect()
+}
+
+fn export(settings: &Settings, args: ExportArgs) -> Result<()> {
+    let sysroots = export_selection(settings, &args.selection)?;
+    let started = Instant::now();
+    let summary = bundle::export(&settings.home, &sysroots, &args.file)?;
+    let m = &summary.manifest;
+    println!(
+        "wrote {}: {} sysroot{} ({}), {} package{}, {} files, {} ({} compressed) in {}",
+        args.file.display(),
+        m.sysroots.len(),
+        if m.sysroots.len() == 1 { "" } else { "s" },
+        m.sysroots
+            .iter()
+            .map(|s| s.target.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        m.packages.len(),
+        if m.packages.len() == 1 { "" } else { "s" },
+        m.files.len(),
+        mb(m.bytes()),
+        mb(summary.compressed),
+        human_duration(started.elapsed()),
+    );
+    Ok(())
+}
+
+fn import(settings: &Settings, reporter: Arc<dyn Reporter>, args: ImportArgs) -> Result<()> {
+    let started = Instant::now();
+    let manifest = bundle::read_manifest(&args.file)?;
+    let recipes = super::load_recipes(settings)?;
+    settings.home.init()?;
+    // The zig the wrappers will run, found (or fetched) the way `build` does.
+    let zig = match super::installed_zig(settings, &recipes)? {
+        Some(z) => z,
+        None => {
+            let rt = super::runtime()?;
+            let fetcher = super::fetcher(settings, reporter.clone())?;
+            rt.block_on(super::provide_zig(settings, &recipes, &fetcher, &*reporter))?
+        }
+    };
+    if manifest.toolchain != zig.id() {
+        // Keys name the compiler: with another zig, `build` here would not find these
+        // packages and would rebuild them all, and the wrappers would link the libraries
+        // against another zig's musl. Refuse unless asked.
+        let msg = format!(
+            "{} was built with {}, but this machine's zig is {} at {}",
+            args.file.display(),
+            bundle::short_id(&manifest.toolchain),
+            bundle::short_id(&zig.id()),
+            zig.exe.display()
+        );
+        if !args.any_zig {
+            anyhow::bail!(
+                "{msg}\nhint: install zig {} (e.g. pip install ziglang=={}) or set $ZIG to it; --any-zig imports anyway, but `crossroot build` will then rebuild everything",
+                manifest.toolchain.version,
+                manifest.toolchain.version
+            );
+        }
+        reporter.warn(&format!(
+            "{msg}; importing anyway (--any-zig): `crossroot build` here will rebuild these packages"
+        ));
+    }
+    let staged = bundle::stage(&settings.home, &args.file)?;
+    let tools = HostTools::find(&settings.host);
+    let summary = staged.install(&settings.home, &zig, &tools, &*reporter)?;
+    for s in &summary.sysroots {
+        println!("{}: {}", s.target.triple, s.dir.display());
+    }
+    println!(
+        "imported {} sysroot{} ({} already here) and {} package{} ({} already here), {}, in {}",
+        summary.sysroots.len(),
+        if summary.sysroots.len() == 1 { "" } else { "s" },
+        summary.sysroots_kept,
+        summary.packages_installed + summary.packages_kept,
+        if summary.packages_installed + summary.packages_kept == 1 {
+            ""
+        } else {
+            "s"
+        },
+        summary.packages_kept,
+        mb(manifest.bytes()),
+        human_duration(started.elapsed()),
+    );
+    Ok(())
 }

@@ -44,7 +44,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Fetch(args) => fetch::run(&settings, reporter, args),
         Command::List => list::run(&settings),
         Command::Doctor => doctor::run(&settings),
-        Command::Cache(c) => cache::run(&settings, c),
+        Command::Cache(c) => cache::run(&settings, reporter, c),
     }
 }
 

@@ -47,6 +47,8 @@ pub enum SysrootError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{path} exists and is not a crossroot sysroot (no {MANIFEST}); not replacing it")]
+    PrefixTaken { path: PathBuf },
     #[error(transparent)]
     Cache(#[from] cache::CacheError),
 }
@@ -231,7 +233,7 @@ pub fn write_wrappers(
 }
 
 /// Points `current` at `dir` with one rename, so readers never see it missing.
-fn set_current(home: &Home, target: &Target, dir: &Path) -> Result<(), SysrootError> {
+pub fn set_current(home: &Home, target: &Target, dir: &Path) -> Result<(), SysrootError> {
     let link = current_link(home, target);
     let name = dir.file_name().expect("sysroot dir has a name");
     if fs::read_link(&link).is_ok_and(|t| t == Path::new(name)) {
@@ -241,5 +243,61 @@ fn set_current(home: &Home, target: &Target, dir: &Path) -> Result<(), SysrootEr
     let _ = fs::remove_file(&tmp);
     std::os::unix::fs::symlink(name, &tmp).map_err(io_err("create link", &tmp))?;
     fs::rename(&tmp, &link).map_err(io_err("replace link", &link))?;
+    Ok(())
+}
+
+/// Copies a sysroot to a fixed path (`--prefix`), for images that `COPY --from=` it. The copy
+/// is staged beside `dest` and renamed in; a previous copy there is replaced, anything else
+/// is refused. The wrappers keep working: pkg-config finds its root from `$0`, the compiler
+/// wrappers name zig by absolute path. Returns whether it copied.
+pub fn install_copy(s: &Sysroot, dest: &Path) -> Result<bool, SysrootError> {
+    if cache::is_complete(dest, &s.key) {
+        return Ok(false);
+    }
+    let occupied = fs::read_dir(dest).is_ok_and(|mut rd| rd.next().is_some());
+    if occupied && !dest.join(MANIFEST).is_file() {
+        return Err(SysrootError::PrefixTaken {
+            path: dest.to_path_buf(),
+        });
+    }
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io_err("create", &parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".crossroot-")
+        .tempdir_in(&parent)
+        .map_err(io_err("create a staging directory in", &parent))?;
+    let new = staging.path().join("new");
+    copy_tree(&s.dir, &new).map_err(io_err("copy the sysroot to", &new))?;
+    if fs::symlink_metadata(dest).is_ok() {
+        fs::rename(dest, staging.path().join("old")).map_err(io_err("move aside", dest))?;
+    }
+    fs::rename(&new, dest).map_err(io_err("move the sysroot to", dest))?;
+    cache::mark_complete(dest, &s.key)?;
+    Ok(true)
+}
+
+/// Copies files (not hard links: the copy may go into another layer or file system), keeping
+/// modes and symlinks; the completion marker is left for the caller to write last.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == cache::MARKER {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if ty.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&src)?, &dst)?;
+        } else {
+            fs::copy(&src, &dst)?;
+        }
+    }
     Ok(())
 }

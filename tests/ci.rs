@@ -1,0 +1,438 @@
+//! The CI examples in ci/: the steps of ci/steps.sh run for real with a tiny recipe from a
+//! local mirror (build, --prefix, export to a keyed bundle, import in another home, a static
+//! Go binary per target, verify, $GITHUB_ENV); the YAML parses, and the workflows and the
+//! Dockerfile run nothing but those steps.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{demo, stderr, stdout};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn steps() -> PathBuf {
+    repo().join("ci/steps.sh")
+}
+
+/// Runs `ci/steps.sh ARGS` with `env` on top of a clean crossroot environment.
+fn step(env: &BTreeMap<&str, String>, args: &[&str]) -> Output {
+    let mut c = Command::new("bash");
+    c.arg(steps()).args(args).current_dir(repo());
+    for k in [
+        "CROSSROOT_SYSROOT",
+        "CROSSROOT_PROFILE",
+        "CROSSROOT_PREFIX",
+        "GITHUB_ENV",
+        "ZIG",
+    ] {
+        c.env_remove(k);
+    }
+    c.envs(env);
+    let out = c.output().unwrap();
+    eprintln!(
+        "$ ci/steps.sh {} -> {}\n{}{}",
+        args.join(" "),
+        out.status,
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+fn ok(out: &Output) {
+    assert!(out.status.success(), "{}", stderr(out));
+}
+
+const GO_MAIN: &str = "package main\n\nfunc main() { println(\"hello from crossroot ci\") }\n";
+
+#[test]
+fn the_steps_build_cache_import_and_make_static_go_binaries() {
+    let d = demo();
+    let tmp = d.tmp.path();
+    let go_dir = tmp.join("app");
+    std::fs::create_dir(&go_dir).unwrap();
+    std::fs::write(go_dir.join("main.go"), GO_MAIN).unwrap();
+    std::fs::write(go_dir.join("go.mod"), "module example.com/app\n\ngo 1.19\n").unwrap();
+    let mut env: BTreeMap<&str, String> = BTreeMap::new();
+    env.insert("CROSSROOT", env!("CARGO_BIN_EXE_crossroot").into());
+    env.insert("CROSSROOT_RECIPES", d.recipes.display().to_string());
+    env.insert("CROSSROOT_MIRRORS", d.server.base.clone());
+    env.insert("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none".into());
+    // The tiny recipe stands in for the curl stack.
+    env.insert("CROSSROOT_PACKAGES", "demo".into());
+    env.insert("CROSSROOT_TARGETS", "linux/arm64 linux/riscv64".into());
+    env.insert(
+        "CROSSROOT_HOME",
+        tmp.join("runner-1/home").display().to_string(),
+    );
+    env.insert("GO_DIR", go_dir.display().to_string());
+
+    // The bundle is named by the cache key.
+    let cache = tmp.join("cache");
+    let key = stdout(&step(&env, &["key"])).trim().to_string();
+    assert!(key.starts_with("crossroot-v1-"), "{key}");
+    let bundle = stdout(&step(&env, &["keyed-bundle", cache.to_str().unwrap()]))
+        .trim()
+        .to_string();
+    assert_eq!(bundle, format!("{}/{key}.tar.zst", cache.display()));
+
+    // First run: nothing cached, build, copy to the prefix, save.
+    let out = step(&env, &["restore", &bundle]);
+    ok(&out);
+    assert!(stdout(&out).contains("building from source"));
+    let mut with_prefix = env.clone();
+    let prefix = tmp.join("opt/crossroot");
+    with_prefix.insert("CROSSROOT_PREFIX", prefix.display().to_string());
+    ok(&step(&with_prefix, &["sysroots"]));
+    assert!(prefix.join("aarch64-linux-musl/lib/libdemo.a").is_file());
+    assert!(prefix.join("riscv64-linux-musl/lib/libdemo.a").is_file());
+    std::fs::create_dir_all(&cache).unwrap();
+    let stale = cache.join("crossroot-v1-0000.tar.zst");
+    std::fs::write(&stale, "old").unwrap();
+    ok(&step(&env, &["save", &bundle]));
+    assert!(Path::new(&bundle).is_file());
+    assert!(
+        !stale.exists(),
+        "a bundle of an older key stays in the cache"
+    );
+    assert_eq!(d.server.requests(), 1);
+
+    // Second run, another runner (another home path): import, and `sysroots` builds nothing.
+    let mut env2 = env.clone();
+    env2.insert(
+        "CROSSROOT_HOME",
+        tmp.join("runner-2/work/home").display().to_string(),
+    );
+    let out = step(&env2, &["restore", &bundle]);
+    ok(&out);
+    assert!(
+        stdout(&out).contains("imported 2 sysroots"),
+        "{}",
+        stdout(&out)
+    );
+    let out = step(&env2, &["sysroots"]);
+    ok(&out);
+    assert!(!stderr(&out).contains("building"), "{}", stderr(&out));
+    assert_eq!(d.server.requests(), 1);
+
+    // A static Go binary per target, verified.
+    let dist = tmp.join("dist");
+    for (platform, machine) in [("linux/arm64", "aarch64"), ("linux/riscv64", "riscv64")] {
+        let out_file = dist.join(format!("app-{}", &platform[6..]));
+        let out = step(&env2, &["go-build", platform, out_file.to_str().unwrap()]);
+        ok(&out);
+        assert!(out_file.is_file());
+        let said = stdout(&out);
+        assert!(
+            said.contains("static") && said.to_lowercase().contains(machine),
+            "{said}"
+        );
+    }
+    // verify fails for the wrong target, and so does the step.
+    let out = step(
+        &env2,
+        &[
+            "verify",
+            "linux/arm64",
+            dist.join("app-riscv64").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+
+    // GitHub: the variables go to $GITHUB_ENV, and go-build uses them as they are (here the
+    // home is gone, so loading them again would fail).
+    let github_env = tmp.join("github_env");
+    let mut gh = env2.clone();
+    gh.insert("GITHUB_ENV", github_env.display().to_string());
+    ok(&step(&gh, &["github-env", "linux/riscv64"]));
+    let mut later = env2.clone();
+    for line in std::fs::read_to_string(&github_env).unwrap().lines() {
+        let (k, v) = line.split_once('=').expect("KEY=value lines");
+        later.insert(Box::leak(k.to_string().into_boxed_str()), v.to_string());
+    }
+    assert_eq!(later["GOARCH"], "riscv64");
+    later.insert("CROSSROOT_HOME", tmp.join("no-home").display().to_string());
+    let out_file = dist.join("gh-riscv64");
+    ok(&step(
+        &later,
+        &["go-build", "linux/riscv64", out_file.to_str().unwrap()],
+    ));
+    let mut no_gh = env2.clone();
+    no_gh.remove("GITHUB_ENV");
+    assert_eq!(
+        step(&no_gh, &["github-env", "linux/riscv64"]).status.code(),
+        Some(2)
+    );
+
+    // A damaged cached bundle does not fail the job: it warns and the build goes on.
+    let damaged = tmp.join("damaged.tar.zst");
+    std::fs::write(&damaged, b"not a bundle").unwrap();
+    let mut env3 = env.clone();
+    env3.insert(
+        "CROSSROOT_HOME",
+        tmp.join("runner-3/home").display().to_string(),
+    );
+    let out = step(&env3, &["restore", damaged.to_str().unwrap()]);
+    ok(&out);
+    assert!(
+        stderr(&out).contains("could not import"),
+        "{}",
+        stderr(&out)
+    );
+
+    // `all`, as GitLab would run it, in a fresh home from the bundle.
+    let out = step(&env3, &["all", &bundle, tmp.join("all").to_str().unwrap()]);
+    ok(&out);
+    assert!(tmp.join("all/app-linux-arm64").is_file());
+    assert!(tmp.join("all/app-linux-riscv64").is_file());
+    assert_eq!(d.server.requests(), 1);
+
+    // An unknown step prints the usage and fails.
+    let out = step(&env, &["deploy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("Usage: ci/steps.sh STEP"));
+}
+
+#[test]
+fn prerequisites_and_install_run_the_expected_commands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = tmp.path().join("log");
+    for name in ["apt-get", "python3", "sudo"] {
+        let p = bin.join(name);
+        std::fs::write(
+            &p,
+            format!("#!/bin/sh\necho \"{name} $*\" >> '{}'\n", log.display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut env = BTreeMap::new();
+    env.insert(
+        "PATH",
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    ok(&step(&env, &["prerequisites"]));
+    let ran = std::fs::read_to_string(&log).unwrap();
+    for want in [
+        "apt-get update",
+        "install -y -qq --no-install-recommends make cmake perl pkgconf python3-pip",
+        "python3 -m pip install",
+        "ziglang>=0.14.1,<0.18",
+        "python3 -m ziglang version",
+    ] {
+        assert!(ran.contains(want), "missing `{want}` in:\n{ran}");
+    }
+
+    let mut env = BTreeMap::new();
+    env.insert("CROSSROOT_BIN", env!("CARGO_BIN_EXE_crossroot").to_string());
+    env.insert(
+        "CROSSROOT_INSTALL_ROOT",
+        tmp.path().join("root").display().to_string(),
+    );
+    let out = step(&env, &["install-crossroot"]);
+    ok(&out);
+    assert!(stdout(&out).starts_with("crossroot "), "{}", stdout(&out));
+    assert!(tmp.path().join("root/bin/crossroot").is_file());
+}
+
+/// The steps the test above runs; the CI files may call only these (and `prerequisites`
+/// and `install-crossroot`, checked with stand-ins above).
+const TESTED_STEPS: &[&str] = &[
+    "prerequisites",
+    "install-crossroot",
+    "key",
+    "keyed-bundle",
+    "restore",
+    "sysroots",
+    "save",
+    "github-env",
+    "go-build",
+    "verify",
+    "all",
+];
+
+/// The step named by a shell line that calls ci/steps.sh, if it does.
+fn called_step(line: &str) -> Option<String> {
+    let at = line.find("ci/steps.sh ")?;
+    Some(
+        line[at + "ci/steps.sh ".len()..]
+            .split(|c: char| c.is_whitespace() || c == ')')
+            .next()?
+            .to_string(),
+    )
+}
+
+fn yaml(path: &Path) -> serde_json::Value {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} does not parse: {}",
+        path.display(),
+        stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_ci_files_parse_and_run_only_the_tested_steps() {
+    // The script's own list of steps is the tested one.
+    let script = std::fs::read_to_string(steps()).unwrap();
+    let case = script
+        .lines()
+        .find(|l| l.starts_with("prerequisites |"))
+        .unwrap();
+    let listed: Vec<&str> = case
+        .trim_end_matches(')')
+        .split('|')
+        .map(str::trim)
+        .collect();
+    assert_eq!(listed, TESTED_STEPS);
+
+    let check = |file: &str, line: &str| {
+        let step = called_step(line)
+            .unwrap_or_else(|| panic!("{file}: `{line}` does not call ci/steps.sh"));
+        assert!(
+            TESTED_STEPS.contains(&step.as_str()),
+            "{file}: `{line}` calls an untested step `{step}`"
+        );
+    };
+
+    let gh = yaml(&repo().join("ci/github-actions.yml"));
+    let job = &gh["jobs"]["build"];
+    let steps = job["steps"].as_array().unwrap();
+    let mut runs = 0;
+    for s in steps {
+        if let Some(run) = s["run"].as_str() {
+            for line in run.lines().filter(|l| !l.trim().is_empty()) {
+                check("github-actions.yml", line);
+                runs += 1;
+            }
+        }
+    }
+    assert!(runs >= 7, "{runs}");
+    // The cache is keyed by `crossroot cache key`, restored before and saved after the build.
+    let uses: Vec<&str> = steps.iter().filter_map(|s| s["uses"].as_str()).collect();
+    assert!(uses.contains(&"actions/cache/restore@v4"), "{uses:?}");
+    assert!(uses.contains(&"actions/cache/save@v4"), "{uses:?}");
+    for s in steps.iter().filter(|s| {
+        s["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("actions/cache/"))
+    }) {
+        assert_eq!(s["with"]["key"], "${{ steps.key.outputs.key }}");
+    }
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["id"] == "key" && s["run"].as_str().unwrap().contains("ci/steps.sh key"))
+    );
+    let platforms: Vec<&str> = job["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["linux/arm64", "linux/riscv64"]);
+
+    let gl = yaml(&repo().join("ci/gitlab-ci.yml"));
+    let mut runs = 0;
+    for job in ["crossroot", "static-binaries"] {
+        for part in ["before_script", "script"] {
+            for line in gl[job][part].as_array().into_iter().flatten() {
+                check("gitlab-ci.yml", line.as_str().unwrap());
+                runs += 1;
+            }
+        }
+    }
+    assert!(runs >= 6, "{runs}");
+    let matrix = &gl["static-binaries"]["parallel"]["matrix"][0]["CROSSROOT_TARGETS"];
+    assert_eq!(matrix, &serde_json::json!(["linux/arm64", "linux/riscv64"]));
+
+    // The Dockerfile: every RUN calls a tested step; the compile stage uses $TARGETPLATFORM and
+    // the last stage is scratch with only the binary.
+    let dockerfile = std::fs::read_to_string(repo().join("ci/Dockerfile")).unwrap();
+    let mut instructions = Vec::new();
+    let mut current = String::new();
+    for line in dockerfile.lines() {
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        current.push_str(line.trim_end_matches('\\'));
+        if !line.ends_with('\\') {
+            instructions.push(std::mem::take(&mut current));
+        }
+    }
+    let run_lines: Vec<&String> = instructions
+        .iter()
+        .filter(|i| i.starts_with("RUN "))
+        .collect();
+    assert_eq!(run_lines.len(), 4, "{run_lines:?}");
+    for r in &run_lines {
+        let cmd = r.trim_start_matches("RUN ").trim();
+        assert!(
+            cmd.starts_with("ci/steps.sh ") || cmd.starts_with("/ci/steps.sh "),
+            "`{r}` runs more than ci/steps.sh"
+        );
+        assert!(!cmd.contains("&&") && !cmd.contains(';'), "{r}");
+        check("Dockerfile", cmd);
+    }
+    assert!(
+        run_lines
+            .iter()
+            .any(|r| r.contains("go-build \"$TARGETPLATFORM\""))
+    );
+    assert!(
+        instructions
+            .iter()
+            .any(|i| i.contains("CROSSROOT_PREFIX=/opt/crossroot/sysroot"))
+    );
+    assert!(
+        instructions
+            .iter()
+            .any(|i| i.starts_with("FROM --platform=$BUILDPLATFORM"))
+    );
+    let last_from = instructions
+        .iter()
+        .rposition(|i| i.starts_with("FROM "))
+        .unwrap();
+    assert_eq!(instructions[last_from], "FROM scratch");
+    let after: Vec<&String> = instructions[last_from + 1..].iter().collect();
+    assert!(
+        after.iter().all(|i| i.starts_with("COPY --from=compile /out/hello")
+            || i.starts_with("ENTRYPOINT")),
+        "{after:?}"
+    );
+}
+
+/// The Dockerfile in the README is ci/Dockerfile without its comments.
+#[test]
+fn the_readme_shows_the_tested_dockerfile() {
+    let strip = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.trim_end().to_string())
+            .collect()
+    };
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = &readme[readme.find("## In a Dockerfile").expect("README section")..];
+    let start = section.find("```dockerfile\n").unwrap() + "```dockerfile\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    let file = std::fs::read_to_string(repo().join("ci/Dockerfile")).unwrap();
+    assert_eq!(strip(block), strip(&file));
+    assert!(readme.contains("## In CI"));
+}

@@ -1,0 +1,194 @@
+//! Shared by the bundle and CI tests: a tiny `make` recipe served by a real HTTP server on
+//! 127.0.0.1, and the crossroot binary run against a home of the test's own.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+pub struct Server {
+    pub base: String,
+    pub requests: Arc<AtomicUsize>,
+}
+
+impl Server {
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// Serves the given files (by name) until the test process ends.
+pub fn serve(files: BTreeMap<String, Vec<u8>>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let requests = Arc::new(AtomicUsize::new(0));
+    let count = requests.clone();
+    let files = Arc::new(files);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            let files = files.clone();
+            std::thread::spawn(move || {
+                s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&req);
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let name = path.rsplit('/').next().unwrap_or("");
+                let (status, body) = match files.get(name) {
+                    Some(b) => ("200 OK", b.clone()),
+                    None => ("404 Not Found", b"not here".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&body);
+            });
+        }
+    });
+    Server { base, requests }
+}
+
+pub fn tarball(top: &str, files: &[(&str, &str, u32)]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    {
+        let mut tar = tar::Builder::new(&mut gz);
+        for (name, text, mode) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(text.len() as u64);
+            h.set_mode(*mode);
+            h.set_mtime(1_700_000_000);
+            h.set_cksum();
+            tar.append_data(&mut h, format!("{top}/{name}"), text.as_bytes())
+                .unwrap();
+        }
+        tar.finish().unwrap();
+    }
+    gz.finish().unwrap()
+}
+
+/// A library `libdemo.a` with `int demo(void)` returning 42, `demo.h` and `demo.pc`.
+pub const MAKEFILE: &str = "all:\n\tprintf 'int demo(void) { return 42; }\\n' > demo.c\n\t$(CC) $(CFLAGS) -c demo.c -o demo.o\n\t$(AR) rcs libdemo.a demo.o\n\ninstall:\n\tmkdir -p $(PREFIX)/lib/pkgconfig $(PREFIX)/include\n\tcp libdemo.a $(PREFIX)/lib/\n\techo 'int demo(void);' > $(PREFIX)/include/demo.h\n\tprintf 'prefix=$(PREFIX)\\nlibdir=$${prefix}/lib\\nincludedir=$${prefix}/include\\n\\nName: demo\\nDescription: demo\\nVersion: 1.0.0\\nLibs: -L$${libdir} -ldemo\\nCflags: -I$${includedir}\\n' > $(PREFIX)/lib/pkgconfig/demo.pc\n";
+
+/// A recipe directory with `demo` (served by the returned server) and a profile
+/// `demo-profile.toml` naming it for arm64 and riscv64.
+pub struct Demo {
+    pub tmp: tempfile::TempDir,
+    pub recipes: PathBuf,
+    pub profile: PathBuf,
+    pub server: Server,
+}
+
+pub fn demo() -> Demo {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipes = tmp.path().join("recipes");
+    std::fs::create_dir(&recipes).unwrap();
+    let demo = tarball("demo-1.0.0", &[("Makefile", MAKEFILE, 0o644)]);
+    let sha = hex::encode(Sha256::digest(&demo));
+    let recipe = format!(
+        "[package]\nname = \"demo\"\nversion = \"1.0.0\"\nlicense = \"MIT\"\n\n[[source]]\nfile = \"demo-1.0.0.tar.gz\"\nsha256 = \"{sha}\"\nurls = [\"https://demo.invalid/demo-1.0.0.tar.gz\"]\n\n[build]\nsystem = \"make\"\ninstall-steps = [[\"install\", \"PREFIX={{prefix}}\"]]\n\n[install]\nlibs = [\"libdemo.a\"]\npkg-config = [\"demo\"]\n"
+    );
+    std::fs::write(recipes.join("demo.toml"), recipe).unwrap();
+    let profile = tmp.path().join("demo-profile.toml");
+    std::fs::write(
+        &profile,
+        "[sysroot]\npackages = [\"demo\"]\ntargets = [\"aarch64-linux-musl\", \"riscv64-linux-musl\"]\n",
+    )
+    .unwrap();
+    let mut files = BTreeMap::new();
+    files.insert("demo-1.0.0.tar.gz".to_string(), demo);
+    Demo {
+        recipes,
+        profile,
+        server: serve(files),
+        tmp,
+    }
+}
+
+impl Demo {
+    /// A crossroot command with this recipe directory and mirror, and `home` as its home.
+    pub fn cmd(&self, home: &Path) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_crossroot"));
+        c.arg("--recipes")
+            .arg(&self.recipes)
+            .arg("--mirror")
+            .arg(&self.server.base)
+            .env("CROSSROOT_HOME", home)
+            .env("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none")
+            .env_remove("CROSSROOT_MIRRORS");
+        c
+    }
+
+    pub fn run(&self, home: &Path, args: &[&str]) -> Output {
+        let out = self.cmd(home).args(args).output().unwrap();
+        show(args, &out);
+        out
+    }
+}
+
+pub fn show(args: &[&str], out: &Output) {
+    eprintln!(
+        "$ crossroot {} -> {}\n{}{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The `ziglang` package's zig, which the tests build with.
+pub fn installed_zig() -> PathBuf {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))",
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "the tests need zig: pip install ziglang"
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Every file (not directory) under `dir`.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
