@@ -124,8 +124,8 @@ pub struct BuildArgs {
 pub struct EnvArgs {
     #[command(flatten)]
     pub selection: Selection,
-    /// Output format.
-    #[arg(long, default_value = "sh", value_parser = ["sh", "fish", "json", "github", "dockerfile"])]
+    /// Output format: variables (sh … dockerfile) or a toolchain file (cmake, meson, cargo).
+    #[arg(long, default_value = "sh", value_parser = ["sh", "fish", "json", "github", "dockerfile", "cmake", "meson", "cargo"])]
     pub format: String,
 }
 

@@ -251,6 +251,23 @@ impl Target {
     pub fn zig_flags(&self) -> Vec<&'static str> {
         self.zig_cpu.into_iter().collect()
     }
+
+    /// meson's `cpu_family` (its reference table of CPU families).
+    pub fn meson_cpu_family(&self) -> &'static str {
+        match self.goarch {
+            "arm64" => "aarch64",
+            "amd64" => "x86_64",
+            "386" => "x86",
+            "ppc64le" => "ppc64",
+            // riscv64, s390x and arm are spelled the same.
+            other => other,
+        }
+    }
+
+    /// Whether the target stores the most significant byte first.
+    pub fn big_endian(&self) -> bool {
+        matches!(self.goarch, "s390x")
+    }
 }
 
 impl FromStr for &'static Target {
