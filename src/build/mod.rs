@@ -68,8 +68,9 @@ pub enum BuildError {
     Extract {
         package: String,
         archive: PathBuf,
+        /// Boxed: the extractor's errors are large, and every build step returns this enum.
         #[source]
-        source: crate::extract::ExtractError,
+        source: Box<crate::extract::ExtractError>,
     },
     #[error("{package}: could not make its .pc files relocatable")]
     Pc {
@@ -325,7 +326,7 @@ impl Builder {
             BuildError::Extract {
                 package: label.clone(),
                 archive: source.path.clone(),
-                source: e,
+                source: Box::new(e),
             }
         })?;
         for dep in dep_dirs {
