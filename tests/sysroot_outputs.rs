@@ -375,3 +375,183 @@ fn cargo_snippet_names_a_working_linker_and_pkg_config() {
     );
     f.check_program(&program);
 }
+
+/// Splits `pkg:generic/<name>@<version>?k=v&…` and percent-decodes the qualifier values.
+fn parse_purl(purl: &str) -> (String, String, BTreeMap<String, String>) {
+    let rest = purl.strip_prefix("pkg:generic/").expect("a generic purl");
+    let (coordinates, qualifiers) = rest.split_once('?').unwrap_or((rest, ""));
+    let (name, version) = coordinates.split_once('@').expect("name@version");
+    let decode = |s: &str| {
+        let mut out = Vec::new();
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    };
+    let mut map = BTreeMap::new();
+    let mut keys = Vec::new();
+    for pair in qualifiers.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').expect("key=value");
+        keys.push(k.to_string());
+        map.insert(k.to_string(), decode(v));
+    }
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "purl qualifiers are sorted: {purl}");
+    (decode(name), decode(version), map)
+}
+
+fn zig_version() -> String {
+    let out = Command::new("python3")
+        .args(["-m", "ziglang", "version"])
+        .output()
+        .unwrap();
+    text(&out.stdout).trim().to_string()
+}
+
+fn sbom(f: &Fixture, format: &str) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+        .args(["sbom", "--target", "linux/arm64", "--format", format])
+        .env("CROSSROOT_HOME", &f.home)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("the SBOM is JSON")
+}
+
+#[test]
+fn sboms_list_every_library_with_its_source_and_the_toolchain() {
+    let f = fixture(&["user"]);
+    let zig = zig_version();
+    let demo_url = "https://demo.invalid/releases/demo-1.0.0.tar.gz";
+
+    let bom = sbom(&f, "cyclonedx");
+    for key in [
+        "bomFormat",
+        "specVersion",
+        "serialNumber",
+        "version",
+        "metadata",
+    ] {
+        assert!(bom.get(key).is_some(), "CycloneDX needs {key}");
+    }
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert_eq!(bom["specVersion"], "1.5");
+    assert_eq!(bom["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
+    let components = bom["components"].as_array().unwrap();
+    let by_name = |name: &str| {
+        components
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {components:?}"))
+    };
+    let demo = by_name("demo");
+    assert_eq!(demo["version"], "1.0.0");
+    assert_eq!(demo["licenses"][0]["expression"], "MIT");
+    let (name, version, q) = parse_purl(demo["purl"].as_str().unwrap());
+    assert_eq!((name.as_str(), version.as_str()), ("demo", "1.0.0"));
+    assert_eq!(q["checksum"], format!("sha256:{}", f.demo_sha256));
+    assert_eq!(q["download_url"], demo_url);
+    assert_eq!(demo["hashes"][0]["alg"], "SHA-256");
+    assert_eq!(demo["hashes"][0]["content"], f.demo_sha256.as_str());
+    let user = by_name("user");
+    assert_eq!(user["licenses"][0]["expression"], "Apache-2.0");
+    let (_, _, q) = parse_purl(user["purl"].as_str().unwrap());
+    assert_eq!(
+        q["download_url"],
+        "https://user.invalid/dl/user-2.1.0.tar.gz"
+    );
+    let toolchain = by_name("zig");
+    assert_eq!(toolchain["version"], zig.as_str());
+    assert_eq!(
+        toolchain["hashes"][0]["content"].as_str().unwrap().len(),
+        64
+    );
+    let user_deps = bom["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["ref"] == user["bom-ref"])
+        .unwrap();
+    assert_eq!(user_deps["dependsOn"], serde_json::json!([demo["bom-ref"]]));
+
+    let doc = sbom(&f, "spdx");
+    for key in [
+        "spdxVersion",
+        "dataLicense",
+        "SPDXID",
+        "name",
+        "documentNamespace",
+        "creationInfo",
+        "packages",
+    ] {
+        assert!(doc.get(key).is_some(), "SPDX needs {key}");
+    }
+    assert_eq!(doc["spdxVersion"], "SPDX-2.3");
+    assert_eq!(doc["creationInfo"]["created"], "2023-11-14T22:13:20Z");
+    let packages = doc["packages"].as_array().unwrap();
+    let mut ids = Vec::new();
+    for p in packages {
+        for key in [
+            "SPDXID",
+            "name",
+            "downloadLocation",
+            "licenseConcluded",
+            "copyrightText",
+        ] {
+            assert!(p.get(key).is_some(), "SPDX package needs {key}: {p}");
+        }
+        let id = p["SPDXID"].as_str().unwrap();
+        assert!(
+            id.strip_prefix("SPDXRef-").is_some_and(|rest| rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')),
+            "{id}"
+        );
+        ids.push(id);
+    }
+    let demo = packages.iter().find(|p| p["name"] == "demo").unwrap();
+    assert_eq!(demo["downloadLocation"], demo_url);
+    assert_eq!(demo["licenseDeclared"], "MIT");
+    assert_eq!(demo["homepage"], "https://demo.invalid/");
+    assert_eq!(demo["checksums"][0]["algorithm"], "SHA256");
+    assert_eq!(
+        demo["checksums"][0]["checksumValue"],
+        f.demo_sha256.as_str()
+    );
+    let (_, _, q) = parse_purl(
+        demo["externalRefs"][0]["referenceLocator"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(q["download_url"], demo_url);
+    let zig_package = packages.iter().find(|p| p["name"] == "zig").unwrap();
+    assert_eq!(zig_package["versionInfo"], zig.as_str());
+    // Every relationship joins two elements of this document.
+    ids.push("SPDXRef-DOCUMENT");
+    let relationships = doc["relationships"].as_array().unwrap();
+    for r in relationships {
+        for end in ["spdxElementId", "relatedSpdxElement"] {
+            assert!(ids.contains(&r[end].as_str().unwrap()), "{r}");
+        }
+    }
+    assert!(
+        relationships
+            .iter()
+            .any(|r| r["relationshipType"] == "DEPENDS_ON"
+                && r["spdxElementId"] == "SPDXRef-Package-user"
+                && r["relatedSpdxElement"] == "SPDXRef-Package-demo")
+    );
+
+    // Same sysroot, same SOURCE_DATE_EPOCH: the same document.
+    assert_eq!(sbom(&f, "spdx"), doc);
+}
