@@ -73,6 +73,8 @@ pub enum Command {
     Fetch(FetchArgs),
     /// List recipes, their versions, and the known targets.
     List,
+    /// Show each target: the toolchain that builds for it, and whether CI proves it.
+    Targets,
     /// Check the host for the programs builds need.
     Doctor,
     /// Inspect and tidy the crossroot home.

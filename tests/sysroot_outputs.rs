@@ -555,3 +555,31 @@ fn sboms_list_every_library_with_its_source_and_the_toolchain() {
     // Same sysroot, same SOURCE_DATE_EPOCH: the same document.
     assert_eq!(sbom(&f, "spdx"), doc);
 }
+
+#[test]
+fn targets_shows_toolchain_and_verification_per_target() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+        .arg("targets")
+        .env("CROSSROOT_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let row = |triple: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{triple} ")))
+            .unwrap_or_else(|| panic!("no {triple} in:\n{table}"))
+            .to_string()
+    };
+    let aarch64 = row("aarch64-linux-musl");
+    assert!(
+        aarch64.contains("zig cc -target aarch64-linux-musl"),
+        "{aarch64}"
+    );
+    assert!(aarch64.contains(" yes "), "{aarch64}");
+    let s390x = row("s390x-linux-musl");
+    assert!(s390x.contains(" no "), "{s390x}");
+    assert!(s390x.contains("not in the end-to-end test"), "{s390x}");
+}

@@ -9,6 +9,7 @@ pub mod fetch;
 pub mod list;
 pub mod reporter;
 pub mod sbom;
+pub mod targets;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Sbom(args) => sbom::run(&settings, args),
         Command::Fetch(args) => fetch::run(&settings, reporter, args),
         Command::List => list::run(&settings),
+        Command::Targets => targets::run(),
         Command::Doctor => doctor::run(&settings),
         Command::Cache(c) => cache::run(&settings, c),
     }
