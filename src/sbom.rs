@@ -169,7 +169,7 @@ fn cyclonedx(manifest: &Manifest, created: &str) -> Value {
         let hashes = json!([{ "alg": "SHA-256", "content": record.source_sha256 }]);
         let mut references = Vec::new();
         if let Some(url) = url {
-            references.push(json!({ "type": "source-distribution", "url": url, "hashes": hashes }));
+            references.push(json!({ "type": "distribution", "url": url, "hashes": hashes }));
         }
         if !record.homepage.is_empty() {
             references.push(json!({ "type": "website", "url": record.homepage }));

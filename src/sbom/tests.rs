@@ -97,7 +97,7 @@ fn cyclonedx_lists_libraries_sources_and_the_toolchain() {
         curl["externalReferences"][0]["url"],
         "https://curl.invalid/download/curl 8.14.1.tar.xz"
     );
-    assert_eq!(curl["externalReferences"][0]["type"], "source-distribution");
+    assert_eq!(curl["externalReferences"][0]["type"], "distribution");
     assert_eq!(
         curl["externalReferences"].as_array().unwrap().len(),
         1,
