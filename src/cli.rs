@@ -67,10 +67,14 @@ pub enum Command {
     Exec(ExecArgs),
     /// Check that an ELF file is a static executable for a target.
     Verify(VerifyArgs),
+    /// Print a software bill of materials (CycloneDX or SPDX JSON) for a built sysroot.
+    Sbom(SbomArgs),
     /// Download and verify sources (and the toolchain) without building.
     Fetch(FetchArgs),
     /// List recipes, their versions, and the known targets.
     List,
+    /// Show each target: the toolchain that builds for it, and whether CI proves it.
+    Targets,
     /// Check the host for the programs builds need.
     Doctor,
     /// Inspect and tidy the crossroot home.
@@ -150,8 +154,17 @@ pub struct BuildArgs {
 pub struct EnvArgs {
     #[command(flatten)]
     pub selection: Selection,
-    /// Output format.
-    #[arg(long, default_value = "sh", value_parser = ["sh", "fish", "json", "github", "dockerfile"])]
+    /// Output format: variables (sh … dockerfile) or a toolchain file (cmake, meson, cargo).
+    #[arg(long, default_value = "sh", value_parser = ["sh", "fish", "json", "github", "dockerfile", "cmake", "meson", "cargo"])]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Output format: CycloneDX 1.5 or SPDX 2.3, both JSON.
+    #[arg(long, default_value = "cyclonedx", value_parser = ["cyclonedx", "spdx"])]
     pub format: String,
 }
 

@@ -15,6 +15,7 @@ pub mod fetch;
 pub mod plan;
 pub mod recipe;
 pub mod report;
+pub mod sbom;
 pub mod settings;
 pub mod sysroot;
 pub mod target;

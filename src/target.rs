@@ -251,6 +251,32 @@ impl Target {
     pub fn zig_flags(&self) -> Vec<&'static str> {
         self.zig_cpu.into_iter().collect()
     }
+
+    /// meson's `cpu_family` (its reference table of CPU families).
+    pub fn meson_cpu_family(&self) -> &'static str {
+        match self.goarch {
+            "arm64" => "aarch64",
+            "amd64" => "x86_64",
+            "386" => "x86",
+            "ppc64le" => "ppc64",
+            // riscv64, s390x and arm are spelled the same.
+            other => other,
+        }
+    }
+
+    /// What the `verified` flag rests on, or why a target lacks it.
+    pub fn verification(&self) -> &'static str {
+        if self.verified {
+            "CI end to end: curl stack built, a static cgo program linked, verified and run"
+        } else {
+            "not in the end-to-end test: CI builds no sysroot and runs no program for it"
+        }
+    }
+
+    /// Whether the target stores the most significant byte first.
+    pub fn big_endian(&self) -> bool {
+        matches!(self.goarch, "s390x")
+    }
 }
 
 impl FromStr for &'static Target {
@@ -304,6 +330,30 @@ mod tests {
         assert_eq!(r.goarch, "riscv64");
         let v7 = Target::parse("linux/arm/v7").unwrap();
         assert_eq!((v7.goarch, v7.goarm), ("arm", Some("7")));
+    }
+
+    /// `verified` means exactly the targets the end-to-end test builds and runs.
+    #[test]
+    fn verified_targets_are_the_end_to_end_targets() {
+        let e2e = include_str!("../tests/e2e.rs");
+        let list = e2e
+            .split_once("const TARGETS: &[&str] = &[")
+            .and_then(|(_, rest)| rest.split_once("];"))
+            .expect("tests/e2e.rs lists its TARGETS")
+            .0;
+        let mut e2e_targets: Vec<&str> = list
+            .split(',')
+            .map(|item| item.trim().trim_matches('"'))
+            .filter(|item| !item.is_empty())
+            .collect();
+        e2e_targets.sort();
+        let mut verified: Vec<&str> = TARGETS
+            .iter()
+            .filter(|t| t.verified)
+            .map(|t| t.triple)
+            .collect();
+        verified.sort();
+        assert_eq!(verified, e2e_targets);
     }
 
     #[test]

@@ -113,6 +113,12 @@ pub struct PackageRecord {
     pub source_file: String,
     pub source_sha256: String,
     pub source_origin: String,
+    /// The recipe's upstream URLs for the source file (absent in records before SBOMs).
+    #[serde(default)]
+    pub source_urls: Vec<String>,
+    /// Names of the packages this one was built against (absent in older records).
+    #[serde(default)]
+    pub dependencies: Vec<String>,
     pub toolchain: crate::toolchain::ToolchainId,
     pub options: BuildOptions,
     pub build_system: crate::recipe::BuildSystem,
@@ -413,6 +419,8 @@ impl Builder {
             source_file: source.artifact.file.clone(),
             source_sha256: source.artifact.sha256.clone(),
             source_origin: source.origin.clone(),
+            source_urls: source.artifact.urls.clone(),
+            dependencies: pkg.recipe.dependencies.keys().cloned().collect(),
             toolchain: self.zig.id(),
             options: options.clone(),
             build_system: pkg.build.system,

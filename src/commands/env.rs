@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::cli::EnvArgs;
-use crate::env::{EnvInput, Format, render, variables};
+use crate::env::{EnvInput, Format, render_for};
 use crate::report::Reporter;
 use crate::settings::Settings;
 use crate::sysroot::{self, Sysroot};
@@ -61,10 +61,10 @@ pub fn run(settings: &Settings, _reporter: Arc<dyn Reporter>, args: EnvArgs) -> 
         .parse()
         .map_err(|e: crate::env::UnknownFormat| super::UsageError(e.to_string()))?;
     let s = find_sysroot(settings, &args.selection)?;
-    let vars = variables(&EnvInput {
+    let input = EnvInput {
         target: s.target,
         sysroot: &s.dir,
-    });
-    print!("{}", render(&vars, format));
+    };
+    print!("{}", render_for(&input, format));
     Ok(0)
 }

@@ -8,6 +8,8 @@ pub mod exec;
 pub mod fetch;
 pub mod list;
 pub mod reporter;
+pub mod sbom;
+pub mod targets;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -41,8 +43,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Env(args) => env::run(&settings, reporter, args),
         Command::Exec(args) => exec::run(&settings, reporter, args),
         Command::Verify(args) => verify::run(args),
+        Command::Sbom(args) => sbom::run(&settings, args),
         Command::Fetch(args) => fetch::run(&settings, reporter, args),
         Command::List => list::run(&settings),
+        Command::Targets => targets::run(),
         Command::Doctor => doctor::run(&settings),
         Command::Cache(c) => cache::run(&settings, reporter, c),
     }

@@ -1,4 +1,4 @@
-//! Writing variables for shells, CI systems and Dockerfiles.
+//! Writing variables for shells, CI systems and Dockerfiles; naming the toolchain-file formats.
 
 use std::fmt::{self, Write};
 use std::str::FromStr;
@@ -17,16 +17,25 @@ pub enum Format {
     Github,
     /// `ENV KEY="value"` lines, for the default `\` escape character.
     Dockerfile,
+    /// A CMake toolchain file (written from the sysroot, not from variables).
+    Cmake,
+    /// A meson cross file (written from the sysroot, not from variables).
+    Meson,
+    /// A `.cargo/config.toml` snippet (written from the sysroot, not from variables).
+    Cargo,
 }
 
 impl Format {
     /// Every format, in the order help texts list them.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 8] = [
         Format::Sh,
         Format::Fish,
         Format::Json,
         Format::Github,
         Format::Dockerfile,
+        Format::Cmake,
+        Format::Meson,
+        Format::Cargo,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,13 +45,23 @@ impl Format {
             Format::Json => "json",
             Format::Github => "github",
             Format::Dockerfile => "dockerfile",
+            Format::Cmake => "cmake",
+            Format::Meson => "meson",
+            Format::Cargo => "cargo",
         }
+    }
+
+    /// A build system's configuration file rather than a list of variables.
+    pub fn is_toolchain_file(self) -> bool {
+        matches!(self, Format::Cmake | Format::Meson | Format::Cargo)
     }
 }
 
 /// A `--format` value that names no format.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown format `{given}`; expected one of: sh, fish, json, github, dockerfile")]
+#[error(
+    "unknown format `{given}`; expected one of: sh, fish, json, github, dockerfile, cmake, meson, cargo"
+)]
 pub struct UnknownFormat {
     pub given: String,
 }
@@ -70,9 +89,17 @@ impl fmt::Display for Format {
 /// Keys are expected to be environment variable names (`[A-Z_][A-Z0-9_]*`); values may hold
 /// anything but NUL. The one thing a format cannot carry is a newline in a Dockerfile `ENV`
 /// value: such a variable is replaced by a comment saying so, never written half-way.
+///
+/// # Panics
+///
+/// For a toolchain-file format ([`Format::is_toolchain_file`]): those are written from the
+/// sysroot by [`crate::env::render_for`], not from variables.
 pub fn render(vars: &[(String, String)], format: Format) -> String {
     let mut out = String::new();
     match format {
+        Format::Cmake | Format::Meson | Format::Cargo => {
+            panic!("{format} is a toolchain file; use env::render_for")
+        }
         Format::Sh => {
             for (key, value) in vars {
                 let _ = writeln!(out, "export {key}={}", sh_quote(value));
@@ -224,8 +251,11 @@ mod tests {
         assert_eq!(err.given, "bash");
         assert_eq!(
             err.to_string(),
-            "unknown format `bash`; expected one of: sh, fish, json, github, dockerfile"
+            "unknown format `bash`; expected one of: sh, fish, json, github, dockerfile, cmake, meson, cargo"
         );
+        for format in Format::ALL {
+            assert!(err.to_string().contains(format.as_str()), "{format}");
+        }
         assert!("SH".parse::<Format>().is_err());
     }
 

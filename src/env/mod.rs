@@ -1,9 +1,11 @@
 //! The environment that points compilers, pkg-config and Go at a sysroot.
 //!
 //! [`variables`] decides what is set; [`render`] writes it for a shell, a CI system or a
-//! Dockerfile.
+//! Dockerfile; [`toolchain_file`] writes CMake, meson and cargo configuration for the same
+//! sysroot; [`render_for`] picks one by format.
 
 mod format;
+pub mod toolchain_file;
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +27,7 @@ pub struct EnvInput<'a> {
 /// the `.pc` files bring `-I`/`-L`); `GOFLAGS` (a `-ldflags` on the command line would
 /// silently replace one set there, so `-extldflags "-static"` stays the user's); the
 /// `netgo`/`osusergo` tags (musl's resolver and `getpwnam` link statically, unlike glibc's
-/// NSS); cargo's `CC_<triple>` (out of scope).
+/// NSS); cargo's `CC_<triple>` (the `cargo` format writes those into a config snippet).
 pub fn variables(input: &EnvInput) -> Vec<(String, String)> {
     // Printed paths must work from any directory the user evaluates them in.
     let sysroot = std::path::absolute(input.sysroot).unwrap_or_else(|_| input.sysroot.into());
@@ -64,6 +66,16 @@ pub fn variables(input: &EnvInput) -> Vec<(String, String)> {
     vars.push(("CROSSROOT_SYSROOT", path_value(&sysroot)));
 
     vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// The output of `crossroot env` for a sysroot in `format`.
+pub fn render_for(input: &EnvInput, format: Format) -> String {
+    match format {
+        Format::Cmake => toolchain_file::cmake(input),
+        Format::Meson => toolchain_file::meson(input),
+        Format::Cargo => toolchain_file::cargo(input),
+        variables_format => render(&variables(input), variables_format),
+    }
 }
 
 /// A path as an environment value; sysroots live under the (UTF-8) cache directory.

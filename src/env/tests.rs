@@ -234,3 +234,22 @@ fn armv7_adds_goarm_to_every_format() {
     assert!(render(&vars, Format::Github).contains("GOARCH=arm\nGOARM=7\n"));
     assert!(render(&vars, Format::Json).contains("  \"GOARCH\": \"arm\",\n  \"GOARM\": \"7\",\n"));
 }
+
+/// The `--format` values clap accepts are exactly the formats `render_for` writes.
+#[test]
+fn cli_format_values_are_every_format() {
+    use clap::CommandFactory;
+    let cli = crate::cli::Cli::command();
+    let env = cli.find_subcommand("env").unwrap();
+    let format = env
+        .get_arguments()
+        .find(|a| a.get_id() == "format")
+        .unwrap();
+    let values: Vec<String> = format
+        .get_possible_values()
+        .iter()
+        .map(|v| v.get_name().to_string())
+        .collect();
+    let all: Vec<String> = Format::ALL.iter().map(|f| f.to_string()).collect();
+    assert_eq!(values, all);
+}

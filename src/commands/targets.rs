@@ -1,0 +1,92 @@
+//! `crossroot targets`: per target, the toolchain that builds for it and what CI proves.
+
+use std::fmt::Write;
+
+use anyhow::Result;
+
+use crate::target::{TARGETS, Target};
+
+pub fn run() -> Result<i32> {
+    print!("{}", table(TARGETS));
+    Ok(0)
+}
+
+/// The toolchains that compile for a target, as they are invoked. zig is the only one now.
+pub fn toolchains(target: &Target) -> Vec<String> {
+    let cpu: String = target.zig_flags().iter().map(|f| format!(" {f}")).collect();
+    vec![format!("zig cc -target {}{cpu}", target.zig_target)]
+}
+
+/// One row per target: triple, platform, toolchains, verified, and what that rests on.
+pub fn table(targets: &[Target]) -> String {
+    let header = ["target", "platform", "toolchains", "verified", "why"];
+    let rows: Vec<[String; 5]> = targets
+        .iter()
+        .map(|t| {
+            [
+                t.triple.to_string(),
+                t.docker_platform.to_string(),
+                toolchains(t).join(", "),
+                if t.verified { "yes" } else { "no" }.to_string(),
+                t.verification().to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<width$}  ", width = widths[i]);
+            }
+        }
+        let _ = writeln!(out, "{}", text.trim_end());
+    };
+    line(&header);
+    for row in &rows {
+        line(&row.each_ref().map(String::as_str));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_row_per_target_with_toolchain_and_verification() {
+        let text = table(TARGETS);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), TARGETS.len() + 1, "{text}");
+        assert!(lines[0].starts_with("target "), "{text}");
+        let verified_column = lines[0].find("verified").unwrap();
+        for (target, line) in TARGETS.iter().zip(&lines[1..]) {
+            assert!(line.starts_with(&format!("{} ", target.triple)), "{line}");
+            assert!(
+                line.contains(&format!("zig cc -target {}", target.zig_target)),
+                "{line}"
+            );
+            let verified = &line[verified_column..];
+            if target.verified {
+                assert!(verified.starts_with("yes "), "{line}");
+                assert!(line.contains("CI end to end"), "{line}");
+            } else {
+                assert!(verified.starts_with("no "), "{line}");
+                assert!(line.contains("not in the end-to-end test"), "{line}");
+            }
+        }
+        let v6 = TARGETS.iter().find(|t| t.triple == "arm-linux-musleabihf");
+        assert_eq!(
+            toolchains(v6.unwrap()),
+            ["zig cc -target arm-linux-musleabihf -mcpu=arm1176jzf_s"]
+        );
+    }
+}
