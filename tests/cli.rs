@@ -2,81 +2,17 @@
 //! 127.0.0.1, built by the real builder with zig, checked through `env` and the pkg-config
 //! wrapper; and the errors a user meets (bad input, failed step, bad checksum, offline).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use common::{Server, installed_zig, serve, stderr, tarball, walk};
+
 use sha2::{Digest, Sha256};
-
-struct Server {
-    base: String,
-    requests: Arc<AtomicUsize>,
-}
-
-/// Serves the given files (by name) until the test process ends.
-fn serve(files: BTreeMap<String, Vec<u8>>) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let requests = Arc::new(AtomicUsize::new(0));
-    let count = requests.clone();
-    let files = Arc::new(Mutex::new(files));
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            count.fetch_add(1, Ordering::SeqCst);
-            let files = files.clone();
-            std::thread::spawn(move || {
-                s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-                let mut req = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let line = String::from_utf8_lossy(&req);
-                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let name = path.rsplit('/').next().unwrap_or("");
-                let body = files.lock().unwrap().get(name).cloned();
-                let (status, body) = match body {
-                    Some(b) => ("200 OK", b),
-                    None => ("404 Not Found", b"not here".to_vec()),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = s.write_all(head.as_bytes());
-                let _ = s.write_all(&body);
-            });
-        }
-    });
-    Server { base, requests }
-}
-
-fn tarball(top: &str, files: &[(&str, &str, u32)]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    {
-        let mut tar = tar::Builder::new(&mut gz);
-        for (name, text, mode) in files {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(text.len() as u64);
-            h.set_mode(*mode);
-            h.set_mtime(1_700_000_000);
-            h.set_cksum();
-            tar.append_data(&mut h, format!("{top}/{name}"), text.as_bytes())
-                .unwrap();
-        }
-        tar.finish().unwrap();
-    }
-    gz.finish().unwrap()
-}
 
 const MAKEFILE: &str = "all:\n\tprintf 'int demo(void) { return 42; }\\n' > demo.c\n\t$(CC) $(CFLAGS) -c demo.c -o demo.o\n\t$(AR) rcs libdemo.a demo.o\n\ninstall:\n\tmkdir -p $(PREFIX)/lib/pkgconfig $(PREFIX)/include $(PREFIX)/share/doc\n\tcp libdemo.a $(PREFIX)/lib/\n\techo 'int demo(void);' > $(PREFIX)/include/demo.h\n\techo docs > $(PREFIX)/share/doc/demo.txt\n\tprintf 'prefix=$(PREFIX)\\nlibdir=$${prefix}/lib\\nincludedir=$${prefix}/include\\n\\nName: demo\\nDescription: demo\\nVersion: 1.0.0\\nLibs: -L$${libdir} -ldemo\\nCflags: -I$${includedir}\\n' > $(PREFIX)/lib/pkgconfig/demo.pc\n";
 
@@ -149,10 +85,6 @@ impl Fixture {
         );
         out
     }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn bare(args: &[&str], home: &Path) -> Output {
@@ -346,21 +278,6 @@ fn offline_without_a_cache_says_what_to_do() {
     assert_eq!(f.server.requests.load(Ordering::SeqCst), 0);
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn usage_errors_exit_2_and_name_the_problem() {
     let tmp = tempfile::tempdir().unwrap();
@@ -434,21 +351,6 @@ fn list_and_verify() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("NOT static"));
-}
-
-fn installed_zig() -> PathBuf {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))",
-        ])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "the tests need zig: pip install ziglang"
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 #[test]

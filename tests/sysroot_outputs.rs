@@ -7,69 +7,18 @@
 //! zig builds compiler-rt and musl for aarch64 once (about 140 s on 2 cores, the cold cost of
 //! this file) and later runs reuse it (the file then takes under 10 s).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
+
+use common::{serve, tarball};
 
 use sha2::{Digest, Sha256};
 
 const TARGET: &str = "aarch64-linux-musl";
 const QEMU: &str = "qemu-aarch64-static";
-
-/// Serves the given files (by name) until the test process ends; returns the base URL.
-fn serve(files: BTreeMap<String, Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-            let mut req = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => req.extend_from_slice(&buf[..n]),
-                }
-            }
-            let line = String::from_utf8_lossy(&req);
-            let path = line.split_whitespace().nth(1).unwrap_or("/");
-            let name = path.rsplit('/').next().unwrap_or("");
-            let (status, body) = match files.get(name) {
-                Some(b) => ("200 OK", b.clone()),
-                None => ("404 Not Found", b"not here".to_vec()),
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(&body);
-        }
-    });
-    base
-}
-
-fn tarball(top: &str, files: &[(&str, &str)]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    {
-        let mut tar = tar::Builder::new(&mut gz);
-        for (name, text) in files {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(text.len() as u64);
-            h.set_mode(0o644);
-            h.set_mtime(1_700_000_000);
-            h.set_cksum();
-            tar.append_data(&mut h, format!("{top}/{name}"), text.as_bytes())
-                .unwrap();
-        }
-        tar.finish().unwrap();
-    }
-    gz.finish().unwrap()
-}
 
 /// A library whose one function returns 42, with a header and a `.pc` file.
 const MAKEFILE: &str = "all:\n\tprintf 'int demo(void) { return 42; }\\n' > demo.c\n\t$(CC) $(CFLAGS) -c demo.c -o demo.o\n\t$(AR) rcs libdemo.a demo.o\n\ninstall:\n\tmkdir -p $(PREFIX)/lib/pkgconfig $(PREFIX)/include\n\tcp libdemo.a $(PREFIX)/lib/\n\techo 'int demo(void);' > $(PREFIX)/include/demo.h\n\tprintf 'prefix=$(PREFIX)\\nlibdir=$${prefix}/lib\\nincludedir=$${prefix}/include\\n\\nName: demo\\nDescription: demo\\nVersion: 1.0.0\\nLibs: -L$${libdir} -ldemo\\nCflags: -I$${includedir}\\n' > $(PREFIX)/lib/pkgconfig/demo.pc\n";
@@ -93,8 +42,8 @@ fn fixture(packages: &[&str]) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let recipes = tmp.path().join("recipes");
     std::fs::create_dir(&recipes).unwrap();
-    let demo = tarball("demo-1.0.0", &[("Makefile", MAKEFILE)]);
-    let user = tarball("user-2.1.0", &[("Makefile", USER_MAKEFILE)]);
+    let demo = tarball("demo-1.0.0", &[("Makefile", MAKEFILE, 0o644)]);
+    let user = tarball("user-2.1.0", &[("Makefile", USER_MAKEFILE, 0o644)]);
     let sha = |b: &[u8]| hex::encode(Sha256::digest(b));
     let demo_sha256 = sha(&demo);
     std::fs::write(
@@ -125,7 +74,7 @@ fn fixture(packages: &[&str]) -> Fixture {
         tmp,
         home,
         recipes,
-        base: serve(files),
+        base: serve(files).base,
         demo_sha256,
     };
     let mut args = vec!["build", "--target", TARGET];

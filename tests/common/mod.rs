@@ -1,4 +1,4 @@
-//! Shared by the bundle and CI tests: a tiny `make` recipe served by a real HTTP server on
+//! Shared by the CLI, bundle and CI tests: a tiny `make` recipe served by a real HTTP server on
 //! 127.0.0.1, and the crossroot binary run against a home of the test's own.
 
 #![allow(dead_code)]
