@@ -35,12 +35,8 @@ pub fn find_sysroot(settings: &Settings, selection: &crate::cli::Selection) -> R
     }
     let recipes = super::load_recipes(settings)?;
     let Some(zig) = super::installed_zig(settings, &recipes)? else {
-        return Ok(sysroot::find(
-            &settings.home,
-            target,
-            Some("none"),
-            &selected.packages,
-        )?);
+        // No compiler, so nothing can have been built for these packages.
+        return Err(sysroot::not_built(target, &selected.packages).into());
     };
     let one = super::Selected {
         targets: vec![target],

@@ -102,6 +102,19 @@ pub fn current_link(home: &Home, target: &Target) -> PathBuf {
     home.sysroots().join(target.triple).join("current")
 }
 
+/// The error that says which `build` makes the sysroot a command needs.
+pub fn not_built(target: &Target, packages: &[String]) -> SysrootError {
+    SysrootError::NotBuilt {
+        target: target.triple.to_string(),
+        what: if packages.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", packages.join(", "))
+        },
+        packages: packages.iter().map(|p| format!(" {p}")).collect(),
+    }
+}
+
 /// The sysroot for `key`, or for the one built last when `key` is `None`.
 pub fn find(
     home: &Home,
@@ -109,15 +122,7 @@ pub fn find(
     key: Option<&str>,
     packages_hint: &[String],
 ) -> Result<Sysroot, SysrootError> {
-    let not_built = || SysrootError::NotBuilt {
-        target: target.triple.to_string(),
-        what: if packages_hint.is_empty() {
-            String::new()
-        } else {
-            format!(" with {}", packages_hint.join(", "))
-        },
-        packages: packages_hint.iter().map(|p| format!(" {p}")).collect(),
-    };
+    let not_built = || not_built(target, packages_hint);
     let (dir, key) = match key {
         Some(k) => (sysroot_dir(home, target, k), k.to_string()),
         None => {
