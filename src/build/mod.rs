@@ -188,7 +188,17 @@ impl Builder {
             .enumerate()
             .flat_map(|(t, tp)| (0..tp.packages.len()).map(move |p| (t, p)))
             .collect();
-        let id = |t: usize, p: usize| nodes.iter().position(|&n| n == (t, p)).unwrap();
+        // Nodes are laid out target by target, so a node's index is its target's offset + p.
+        let offsets: Vec<usize> = plan
+            .targets
+            .iter()
+            .scan(0, |next, tp| {
+                let start = *next;
+                *next += tp.packages.len();
+                Some(start)
+            })
+            .collect();
+        let id = |t: usize, p: usize| offsets[t] + p;
         #[derive(Clone, Copy, PartialEq)]
         enum State {
             Waiting,
