@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::{Server, installed_zig, serve, stderr, tarball, walk};
+use common::{Server, installed_zig, serve, show, stderr, tarball, walk};
 
 use sha2::{Digest, Sha256};
 
@@ -66,23 +66,11 @@ fn fixture(serve_bad_bytes: bool) -> Fixture {
 
 impl Fixture {
     fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
-            .arg("--recipes")
-            .arg(&self.recipes)
-            .arg("--mirror")
-            .arg(&self.server.base)
+        let out = common::crossroot(&self.recipes, &self.server.base, &self.home)
             .args(args)
-            .env("CROSSROOT_HOME", &self.home)
-            .env("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none")
-            .env_remove("CROSSROOT_MIRRORS")
             .output()
             .unwrap();
-        eprintln!(
-            "$ crossroot {}\n{}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        show(args, &out);
         out
     }
 }

@@ -3,6 +3,8 @@
 //! an offline build with no route out. Recipes are made here and built by the real builder;
 //! their Makefiles do not compile, so every build takes a fraction of a second.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -256,16 +258,8 @@ impl Fixture {
     /// (so the test can end the build steps a killed crossroot leaves behind).
     fn command(&self, args: &[&str]) -> Command {
         use std::os::unix::process::CommandExt;
-        let mut c = Command::new(env!("CARGO_BIN_EXE_crossroot"));
-        c.arg("--recipes")
-            .arg(&self.recipes)
-            .arg("--mirror")
-            .arg(&self.server.base)
-            .args(args)
-            .env("CROSSROOT_HOME", &self.home)
-            .env("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none")
-            .env_remove("CROSSROOT_MIRRORS")
-            .process_group(0);
+        let mut c = common::crossroot(&self.recipes, &self.server.base, &self.home);
+        c.args(args).process_group(0);
         c
     }
 

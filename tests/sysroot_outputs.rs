@@ -13,15 +13,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{serve, tarball};
+use common::{MAKEFILE, serve, show, tarball};
 
 use sha2::{Digest, Sha256};
 
 const TARGET: &str = "aarch64-linux-musl";
 const QEMU: &str = "qemu-aarch64-static";
-
-/// A library whose one function returns 42, with a header and a `.pc` file.
-const MAKEFILE: &str = "all:\n\tprintf 'int demo(void) { return 42; }\\n' > demo.c\n\t$(CC) $(CFLAGS) -c demo.c -o demo.o\n\t$(AR) rcs libdemo.a demo.o\n\ninstall:\n\tmkdir -p $(PREFIX)/lib/pkgconfig $(PREFIX)/include\n\tcp libdemo.a $(PREFIX)/lib/\n\techo 'int demo(void);' > $(PREFIX)/include/demo.h\n\tprintf 'prefix=$(PREFIX)\\nlibdir=$${prefix}/lib\\nincludedir=$${prefix}/include\\n\\nName: demo\\nDescription: demo\\nVersion: 1.0.0\\nLibs: -L$${libdir} -ldemo\\nCflags: -I$${includedir}\\n' > $(PREFIX)/lib/pkgconfig/demo.pc\n";
 
 /// A second library that needs the first, so SBOMs have a dependency to record.
 const USER_MAKEFILE: &str = "all:\n\tprintf 'int user(void) { return 1; }\\n' > user.c\n\t$(CC) $(CFLAGS) -c user.c -o user.o\n\t$(AR) rcs libuser.a user.o\n\ninstall:\n\tmkdir -p $(PREFIX)/lib\n\tcp libuser.a $(PREFIX)/lib/\n";
@@ -90,23 +87,11 @@ fn fixture(packages: &[&str]) -> Fixture {
 
 impl Fixture {
     fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
-            .arg("--recipes")
-            .arg(&self.recipes)
-            .arg("--mirror")
-            .arg(&self.base)
+        let out = common::crossroot(&self.recipes, &self.base, &self.home)
             .args(args)
-            .env("CROSSROOT_HOME", &self.home)
-            .env("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none")
-            .env_remove("CROSSROOT_MIRRORS")
             .output()
             .unwrap();
-        eprintln!(
-            "$ crossroot {}\n{}{}",
-            args.join(" "),
-            text(&out.stdout),
-            text(&out.stderr)
-        );
+        show(args, &out);
         out
     }
 

@@ -125,15 +125,7 @@ pub fn demo() -> Demo {
 impl Demo {
     /// A crossroot command with this recipe directory and mirror, and `home` as its home.
     pub fn cmd(&self, home: &Path) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_crossroot"));
-        c.arg("--recipes")
-            .arg(&self.recipes)
-            .arg("--mirror")
-            .arg(&self.server.base)
-            .env("CROSSROOT_HOME", home)
-            .env("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none")
-            .env_remove("CROSSROOT_MIRRORS");
-        c
+        crossroot(&self.recipes, &self.server.base, home)
     }
 
     pub fn run(&self, home: &Path, args: &[&str]) -> Output {
@@ -141,6 +133,20 @@ impl Demo {
         show(args, &out);
         out
     }
+}
+
+/// `crossroot` that sees only the test's world: its recipe directory, its mirror, its home, a
+/// Debian mirror that answers nothing, and none of the user's mirrors.
+pub fn crossroot(recipes: &Path, mirror: &str, home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_crossroot"));
+    c.arg("--recipes")
+        .arg(recipes)
+        .arg("--mirror")
+        .arg(mirror)
+        .env("CROSSROOT_HOME", home)
+        .env("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none")
+        .env_remove("CROSSROOT_MIRRORS");
+    c
 }
 
 pub fn show(args: &[&str], out: &Output) {
