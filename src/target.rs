@@ -49,6 +49,7 @@ const EM_ARM: u16 = 40;
 const EM_X86_64: u16 = 62;
 const EM_AARCH64: u16 = 183;
 const EM_RISCV: u16 = 243;
+const EM_LOONGARCH: u16 = 258;
 
 /// Every target crossroot knows, in the order `list` prints them.
 pub const TARGETS: &[Target] = &[
@@ -188,6 +189,23 @@ pub const TARGETS: &[Target] = &[
         debian_arch: "s390x",
         verified: false,
     },
+    Target {
+        triple: "loongarch64-linux-musl",
+        goarch: "loong64",
+        goarm: None,
+        openssl_target: "linux64-loongarch64",
+        autotools_host: "loongarch64-linux-musl",
+        cmake_processor: "loongarch64",
+        zig_target: "loongarch64-linux-musl",
+        zig_cpu: None,
+        qemu: "qemu-loongarch64",
+        elf_machine: EM_LOONGARCH,
+        elf_64: true,
+        rust_triple: "loongarch64-unknown-linux-musl",
+        docker_platform: "linux/loong64",
+        debian_arch: "loong64",
+        verified: false,
+    },
 ];
 
 /// A `--target` value that names no known target.
@@ -259,6 +277,7 @@ impl Target {
             "amd64" => "x86_64",
             "386" => "x86",
             "ppc64le" => "ppc64",
+            "loong64" => "loongarch64",
             // riscv64, s390x and arm are spelled the same.
             other => other,
         }
@@ -314,6 +333,8 @@ mod tests {
             ("linux/386", "i686-linux-musl"),
             ("linux/ppc64le", "powerpc64le-linux-musl"),
             ("linux/s390x", "s390x-linux-musl"),
+            ("linux/loong64", "loongarch64-linux-musl"),
+            ("loongarch64-unknown-linux-musl", "loongarch64-linux-musl"),
         ] {
             assert_eq!(Target::parse(given).unwrap().triple, triple, "{given}");
         }
