@@ -1,7 +1,10 @@
 //! End to end, with real parts: the curl stack built from pinned sources by zig for aarch64,
-//! riscv64 and x86_64; a Go program with cgo built through `crossroot env`; `crossroot verify`
-//! says static; the program runs (under qemu-user for the foreign ones) and fetches from a
-//! local server through libcurl, c-ares and zlib.
+//! riscv64 and x86_64 (the profile in `sysroots/curl.toml`), and in a second test for every
+//! other target crossroot knows; a Go program with cgo built through `crossroot env`;
+//! `crossroot verify` says static; the program runs (under qemu-user for the foreign ones) and
+//! fetches from a local server through libcurl, c-ares and zlib; a C++ program using the
+//! standard library (containers, streams, a thread, an exception) and libcurl links statically
+//! through `$CXX` and runs.
 //!
 //! Needs: zig (`pip install ziglang`), make, cmake, perl, pkg-config, go, qemu-user-static,
 //! and a way to the sources (upstream, `CROSSROOT_MIRRORS`, or the Debian archive mirrors of
@@ -21,6 +24,51 @@ const TARGETS: &[&str] = &[
     "riscv64-linux-musl",
     "x86_64-linux-musl",
 ];
+
+/// The other targets, built by one `crossroot build` in their own test.
+const MORE_TARGETS: &[&str] = &[
+    "armv7-linux-musleabihf",
+    "arm-linux-musleabihf",
+    "i686-linux-musl",
+    "powerpc64le-linux-musl",
+    "s390x-linux-musl",
+    "loongarch64-linux-musl",
+];
+
+const CXX_PROGRAM: &str = r#"#include <curl/curl.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+int main() {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), curl_easy_cleanup);
+    if (!h) return 1;
+    std::vector<std::string> words{"static", "libcurl", "cxx"};
+    std::sort(words.begin(), words.end());
+    std::map<std::string, std::size_t> lengths;
+    for (const auto &w : words) lengths[w] = w.size();
+    std::ostringstream out;
+    for (const auto &[w, n] : lengths) out << w << '=' << n << ' ';
+    std::string from_thread;
+    std::thread t([&] { from_thread = "thread joined"; });
+    t.join();
+    try {
+        throw std::runtime_error("exception caught");
+    } catch (const std::exception &e) {
+        std::cout << e.what() << '\n';
+    }
+    std::cout << out.str() << '\n' << from_thread << '\n' << curl_version() << std::endl;
+    return 0;
+}
+"#;
 
 const GO_PROGRAM: &str = r#"package main
 
@@ -153,12 +201,10 @@ fn home_dir() -> (Option<tempfile::TempDir>, PathBuf) {
 }
 
 #[test]
-fn curl_stack_to_static_go_binaries_on_three_targets() {
+fn curl_stack_to_static_go_and_cxx_binaries_on_three_targets() {
     let (_keep, home) = home_dir();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let profile = repo.join("sysroots/curl.toml");
-    let recipes = RecipeSet::builtin().unwrap();
-    let v = |n: &str| recipes.library(n).unwrap().version.to_string();
 
     // Before anything is built, env says what to run, and fails.
     let out = crossroot(&home, &["env", "--target", "linux/riscv64"]);
@@ -186,108 +232,8 @@ fn curl_stack_to_static_go_binaries_on_three_targets() {
 
     let port = serve_gzip(TARGETS.len());
     let work = tempfile::tempdir().unwrap();
-    std::fs::write(work.path().join("main.go"), GO_PROGRAM).unwrap();
     for &target in TARGETS {
-        // Each sysroot holds static libraries and relocatable .pc files only.
-        let out = crossroot(&home, &["env", "--target", target, "--format", "json"]);
-        assert!(out.status.success());
-        let vars: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&out.stdout).expect("env --format json is a JSON object");
-        let sysroot = PathBuf::from(vars["CROSSROOT_SYSROOT"].as_str().unwrap());
-        for lib in [
-            "libcurl.a",
-            "libssl.a",
-            "libcrypto.a",
-            "libnghttp2.a",
-            "libcares.a",
-            "libz.a",
-        ] {
-            assert!(sysroot.join("lib").join(lib).is_file(), "{target}: {lib}");
-        }
-        for entry in std::fs::read_dir(sysroot.join("lib")).unwrap() {
-            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-            assert!(
-                !name.contains(".so") && !name.ends_with(".la"),
-                "{target}: {name}"
-            );
-        }
-        for entry in std::fs::read_dir(sysroot.join("lib/pkgconfig")).unwrap() {
-            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-            assert!(
-                !text.contains(home.to_str().unwrap()),
-                "{target}: .pc holds a build path:\n{text}"
-            );
-        }
-        let manifest: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(sysroot.join("manifest.json")).unwrap()).unwrap();
-        assert_eq!(manifest["packages"].as_array().unwrap().len(), 5);
-
-        // `eval "$(crossroot env)"; go build` as a user would type it.
-        let bin = work.path().join(format!("hello-{target}"));
-        let script = format!(
-            "set -e\neval \"$('{}' env --target {target})\"\ncd '{}'\ngo build -o '{}' -ldflags '-extldflags \"-static\"' main.go\n",
-            env!("CARGO_BIN_EXE_crossroot"),
-            work.path().display(),
-            bin.display()
-        );
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .env("CROSSROOT_HOME", &home)
-            .env("GO111MODULE", "off")
-            .output()
-            .expect("sh runs");
-        assert!(
-            out.status.success(),
-            "{target}: go build failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-
-        let out = crossroot(
-            &home,
-            &["verify", "--target", target, bin.to_str().unwrap()],
-        );
-        assert!(out.status.success(), "{target}: verify says not static");
-        // The wrong target is refused.
-        let other = if target.starts_with("x86_64") {
-            "aarch64-linux-musl"
-        } else {
-            "x86_64-linux-musl"
-        };
-        let out = crossroot(&home, &["verify", "--target", other, bin.to_str().unwrap()]);
-        assert!(
-            !out.status.success(),
-            "{target}: verify accepted a binary for another target"
-        );
-
-        let qemu = match target {
-            "x86_64-linux-musl" => None,
-            t => Some(format!("qemu-{}-static", t.split('-').next().unwrap())),
-        };
-        let url = format!("http://localhost:{port}/");
-        let out = match &qemu {
-            Some(q) => Command::new(q).arg(&bin).arg(&url).output(),
-            None => Command::new(&bin).arg(&url).output(),
-        }
-        .expect("the binary (or qemu) runs");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        eprintln!("{target}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "{target}: the program failed");
-        for want in [
-            format!("libcurl/{}", v("curl")),
-            format!("OpenSSL/{}", v("openssl")),
-            format!("zlib/{}", v("zlib")),
-            format!("c-ares/{}", v("c-ares")),
-            format!("nghttp2/{}", v("nghttp2")),
-            "features: SSL HTTP2 AsynchDNS libz".to_string(),
-            BODY.to_string(),
-        ] {
-            assert!(
-                stdout.contains(&want),
-                "{target}: output lacks `{want}`:\n{stdout}"
-            );
-        }
+        check_target(&home, target, work.path(), port);
     }
 
     // exec runs a command with the same environment.
@@ -307,4 +253,182 @@ fn curl_stack_to_static_go_binaries_on_three_targets() {
     let line = String::from_utf8_lossy(&out.stdout);
     assert!(line.starts_with("arm64 /"), "{line}");
     assert!(line.trim_end().ends_with("aarch64-linux-musl-cc"), "{line}");
+}
+
+/// Everything a user does with one built sysroot: inspect it, `eval "$(crossroot env)"; go
+/// build`, `crossroot verify`, run the program, then the same with a C++ program and `$CXX`.
+fn check_target(home: &Path, target: &str, work: &Path, port: u16) {
+    let recipes = RecipeSet::builtin().unwrap();
+    let v = |n: &str| recipes.library(n).unwrap().version.to_string();
+    std::fs::write(work.join("main.go"), GO_PROGRAM).unwrap();
+    std::fs::write(work.join("main.cpp"), CXX_PROGRAM).unwrap();
+    // Each sysroot holds static libraries and relocatable .pc files only.
+    let out = crossroot(home, &["env", "--target", target, "--format", "json"]);
+    assert!(out.status.success());
+    let vars: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("env --format json is a JSON object");
+    let sysroot = PathBuf::from(vars["CROSSROOT_SYSROOT"].as_str().unwrap());
+    for lib in [
+        "libcurl.a",
+        "libssl.a",
+        "libcrypto.a",
+        "libnghttp2.a",
+        "libcares.a",
+        "libz.a",
+    ] {
+        assert!(sysroot.join("lib").join(lib).is_file(), "{target}: {lib}");
+    }
+    for entry in std::fs::read_dir(sysroot.join("lib")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            !name.contains(".so") && !name.ends_with(".la"),
+            "{target}: {name}"
+        );
+    }
+    for entry in std::fs::read_dir(sysroot.join("lib/pkgconfig")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(
+            !text.contains(home.to_str().unwrap()),
+            "{target}: .pc holds a build path:\n{text}"
+        );
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sysroot.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["packages"].as_array().unwrap().len(), 5);
+
+    // `eval "$(crossroot env)"; go build` as a user would type it.
+    let bin = work.join(format!("hello-{target}"));
+    let script = format!(
+        "set -e\neval \"$('{}' env --target {target})\"\ncd '{}'\ngo build -o '{}' -ldflags '-extldflags \"-static\"' main.go\n",
+        env!("CARGO_BIN_EXE_crossroot"),
+        work.display(),
+        bin.display()
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env("CROSSROOT_HOME", home)
+        .env("GO111MODULE", "off")
+        .output()
+        .expect("sh runs");
+    assert!(
+        out.status.success(),
+        "{target}: go build failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = crossroot(home, &["verify", "--target", target, bin.to_str().unwrap()]);
+    assert!(out.status.success(), "{target}: verify says not static");
+    // The wrong target is refused.
+    let other = if target.starts_with("x86_64") {
+        "aarch64-linux-musl"
+    } else {
+        "x86_64-linux-musl"
+    };
+    let out = crossroot(home, &["verify", "--target", other, bin.to_str().unwrap()]);
+    assert!(
+        !out.status.success(),
+        "{target}: verify accepted a binary for another target"
+    );
+
+    let url = format!("http://localhost:{port}/");
+    let out = run_for(target, &bin, &[&url]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{target}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{target}: the program failed");
+    for want in [
+        format!("libcurl/{}", v("curl")),
+        format!("OpenSSL/{}", v("openssl")),
+        format!("zlib/{}", v("zlib")),
+        format!("c-ares/{}", v("c-ares")),
+        format!("nghttp2/{}", v("nghttp2")),
+        "features: SSL HTTP2 AsynchDNS libz".to_string(),
+        BODY.to_string(),
+    ] {
+        assert!(
+            stdout.contains(&want),
+            "{target}: output lacks `{want}`:\n{stdout}"
+        );
+    }
+
+    // C++: the standard library (zig's libc++) and libcurl, linked statically through $CXX.
+    let bin = work.join(format!("hello-cxx-{target}"));
+    let script = format!(
+        "set -e\neval \"$('{}' env --target {target})\"\ncd '{}'\n$CXX -O2 -static -o '{}' main.cpp $($PKG_CONFIG --cflags --libs libcurl)\n",
+        env!("CARGO_BIN_EXE_crossroot"),
+        work.display(),
+        bin.display()
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env("CROSSROOT_HOME", home)
+        .output()
+        .expect("sh runs");
+    assert!(
+        out.status.success(),
+        "{target}: $CXX failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = crossroot(home, &["verify", "--target", target, bin.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{target}: verify says the C++ program is not static"
+    );
+    let out = run_for(target, &bin, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!(
+        "{target} (C++): {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{target}: the C++ program failed");
+    for want in [
+        "exception caught".to_string(),
+        "cxx=3 libcurl=7 static=6".to_string(),
+        "thread joined".to_string(),
+        format!("libcurl/{}", v("curl")),
+    ] {
+        assert!(
+            stdout.contains(&want),
+            "{target}: C++ output lacks `{want}`:\n{stdout}"
+        );
+    }
+}
+
+/// Runs a program built for `target`: directly on x86_64, under its qemu-user otherwise.
+fn run_for(target: &str, bin: &Path, args: &[&str]) -> Output {
+    let t = crossroot::target::Target::parse(target).unwrap();
+    let mut cmd = if t.triple == "x86_64-linux-musl" {
+        Command::new(bin)
+    } else {
+        let mut c = Command::new(format!("{}-static", t.qemu));
+        c.arg(bin);
+        c
+    };
+    cmd.args(args).output().expect("the binary (or qemu) runs")
+}
+
+#[test]
+fn curl_stack_to_static_go_and_cxx_binaries_on_more_targets() {
+    let (_keep, home) = home_dir();
+    let mut args = vec!["build"];
+    for t in MORE_TARGETS {
+        args.extend(["--target", t]);
+    }
+    args.push("curl");
+    let started = Instant::now();
+    let out = crossroot(&home, &args);
+    assert!(out.status.success(), "build failed");
+    eprintln!(
+        "cold build of {} targets: {:.0}s",
+        MORE_TARGETS.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let port = serve_gzip(MORE_TARGETS.len());
+    let work = tempfile::tempdir().unwrap();
+    for &target in MORE_TARGETS {
+        check_target(&home, target, work.path(), port);
+    }
 }
