@@ -1,20 +1,33 @@
 #!/usr/bin/env python3
 """Benchmarks for BENCHMARKS.md, every number from one run on one machine.
 
-  python3 ci/bench.py [TARGET]      (default aarch64-linux-musl)
+  python3 ci/bench.py [--part one|three|all] [TARGET]   (default: all, aarch64-linux-musl)
 
+Part one (TARGET):
 1. Downloads the sources once (`crossroot fetch`, not timed).
 2. Cold `crossroot build curl` for TARGET in a fresh home (fresh zig cache too): wall time and
    the CPU seconds of all its children; the floor is CPU seconds / cores.
 3. The same sources and flags built by ci/serial-build.sh (one package after another,
    make -j$(nproc) inside each), with a fresh zig cache: wall time.
-4. Warm no-op `crossroot build` and `crossroot env`: median of 20 runs each.
+4. The Crossdev-style build by ci/crossdev-style-build.sh (autotools everywhere, default
+   flags, make && make install one package after another), with a fresh zig cache.
+5. Warm no-op `crossroot build` and `crossroot env`: median of 20 runs each.
+Part three (aarch64, riscv64, x86_64):
+6. Cold `crossroot build` of all three in one command against three Crossdev-style builds one
+   after another (fresh zig caches).
+7. `crossroot cache export` of that three-target home and `cache import` into an empty home
+   (twice: the second finds everything there).
 """
 import os, resource, shutil, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("CROSSROOT", os.path.join(ROOT, "target/release/crossroot"))
-TARGET = sys.argv[1] if len(sys.argv) > 1 else "aarch64-linux-musl"
+ARGS = sys.argv[1:]
+PART = "all"
+if ARGS[:1] == ["--part"]:
+    PART, ARGS = ARGS[1], ARGS[2:]
+TARGET = ARGS[0] if ARGS else "aarch64-linux-musl"
+THREE = ["aarch64-linux-musl", "riscv64-linux-musl", "x86_64-linux-musl"]
 CORES = os.cpu_count()
 
 
@@ -38,23 +51,28 @@ def median_ms(cmd, env, n=20):
     return statistics.median(times)
 
 
-def main():
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    work = tempfile.mkdtemp(prefix="crossroot-bench-")
-    downloads_home = os.path.join(work, "downloads-home")
-    env = dict(os.environ, CROSSROOT_HOME=downloads_home)
-    subprocess.run([BIN, "fetch", "curl"], env=env, check=True)
-    downloads = os.path.join(downloads_home, "downloads-v1")
+def crossdev_style(target, downloads, work):
+    """Times ci/crossdev-style-build.sh for one target (its untimed prepare step first)."""
+    script = os.path.join(ROOT, "ci/crossdev-style-build.sh")
+    subprocess.run([script, target, downloads, work, "prepare"], check=True)
+    return run([script, target, downloads, work, "build"])
 
-    home = os.path.join(work, "home")
+
+def fresh_home(work, name, downloads):
+    home = os.path.join(work, name)
     os.makedirs(home)
     shutil.copytree(downloads, os.path.join(home, "downloads-v1"))
-    env = dict(os.environ, CROSSROOT_HOME=home)
+    return home, dict(os.environ, CROSSROOT_HOME=home)
+
+
+def part_one(work, downloads):
+    home, env = fresh_home(work, "home", downloads)
     cold_wall, cold_cpu = run([BIN, "-q", "build", "--target", TARGET, "curl"], env)
 
     serial_wall, serial_cpu = run(
         [os.path.join(ROOT, "ci/serial-build.sh"), TARGET, downloads, os.path.join(work, "serial")]
     )
+    cd_wall, cd_cpu = crossdev_style(TARGET, downloads, os.path.join(work, "crossdev"))
 
     warm = median_ms([BIN, "-q", "build", "--target", TARGET, "curl"], env)
     env_ms = median_ms([BIN, "env", "--target", TARGET], env)
@@ -70,11 +88,58 @@ def main():
     print(f"| crossroot cold build, wall | {cold_wall:.0f} s |")
     print(f"| crossroot CPU seconds (all steps) / cores = floor | {cold_cpu:.0f} s / {CORES} = {floor:.0f} s |")
     print(f"| hand-written serial build (same sources and flags), wall | {serial_wall:.0f} s (CPU {serial_cpu:.0f} s) |")
+    print(f"| Crossdev-style serial build (autotools, default flags), wall | {cd_wall:.0f} s (CPU {cd_cpu:.0f} s) |")
+    print(f"| crossroot / Crossdev-style | {cold_wall / cd_wall:.2f} |")
     print(f"| crossroot / serial | {cold_wall / serial_wall:.2f} |")
     print(f"| crossroot / floor | {cold_wall / floor:.2f} |")
     print(f"| warm no-op `build`, median of 20 | {warm:.0f} ms |")
     print(f"| `env`, median of 20 | {env_ms:.0f} ms |")
-    print(f"| `lib/*.a` total | {int(lib) / 1e6:.1f} MB |")
+    print(f"| `lib/*.a` total | {int(lib) / 1e6:.1f} MB |", flush=True)
+
+
+def part_three(work, downloads):
+    home, env = fresh_home(work, "home3", downloads)
+    targets = [a for t in THREE for a in ("--target", t)]
+    cold_wall, cold_cpu = run([BIN, "-q", "build", *targets, "curl"], env)
+    serial = [crossdev_style(t, downloads, os.path.join(work, f"crossdev-{t}")) for t in THREE]
+    serial_wall = sum(w for w, _ in serial)
+    serial_cpu = sum(c for _, c in serial)
+
+    bundle = os.path.join(work, "three.tar.zst")
+    export_wall, _ = run([BIN, "-q", "cache", "export", bundle], env)
+    _, new_env = fresh_home(work, "imported", os.path.join(work, "empty"))
+    import_wall, _ = run([BIN, "-q", "cache", "import", bundle], new_env)
+    reimport_wall, _ = run([BIN, "-q", "cache", "import", bundle], new_env)
+    for t in THREE:  # the imported sysroots are whole: a build there is a no-op
+        subprocess.run([BIN, "-q", "build", "--offline", "--target", t, "curl"], env=new_env, check=True)
+    size = os.path.getsize(bundle)
+
+    floor = cold_cpu / CORES
+    print(f"targets: {', '.join(THREE)}, cores: {CORES}")
+    print(f"| measurement | value |")
+    print(f"|---|---|")
+    print(f"| crossroot, one `build` for three targets, wall | {cold_wall:.0f} s (CPU {cold_cpu:.0f} s, floor {floor:.0f} s) |")
+    print(f"| three Crossdev-style serial builds, wall | {serial_wall:.0f} s (CPU {serial_cpu:.0f} s) |")
+    print(f"| crossroot / three Crossdev-style | {cold_wall / serial_wall:.2f} |")
+    print(f"| crossroot / floor | {cold_wall / floor:.2f} |")
+    print(f"| bundle of the three sysroots | {size / 1e6:.1f} MB |")
+    print(f"| `cache export` | {export_wall:.2f} s |")
+    print(f"| `cache import` into an empty home | {import_wall:.2f} s |")
+    print(f"| `cache import` again | {reimport_wall:.2f} s |", flush=True)
+
+
+def main():
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    work = tempfile.mkdtemp(prefix="crossroot-bench-")
+    downloads_home = os.path.join(work, "downloads-home")
+    env = dict(os.environ, CROSSROOT_HOME=downloads_home)
+    subprocess.run([BIN, "fetch", "curl"], env=env, check=True)
+    downloads = os.path.join(downloads_home, "downloads-v1")
+    os.makedirs(os.path.join(work, "empty"))
+    if PART in ("one", "all"):
+        part_one(work, downloads)
+    if PART in ("three", "all"):
+        part_three(work, downloads)
     shutil.rmtree(work, ignore_errors=True)
 
 
