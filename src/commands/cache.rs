@@ -57,10 +57,10 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) 
         CacheCommand::Key(args) => {
             let selected = super::select(&args.selection, false)?;
             let recipes = super::load_recipes(settings)?;
-            let zig = super::installed_zig(settings, &recipes)?.context(
+            let toolchain = super::find_toolchain(settings, &recipes, &selected)?.context(
                 "no zig installed: the key names the compiler; install zig (pip install ziglang) or run `crossroot build` once",
             )?;
-            let plan = super::make_plan(&recipes, &selected, &zig)?;
+            let plan = super::make_plan(&recipes, &selected, &toolchain)?;
             let mut h = Sha256::new();
             for t in &plan.targets {
                 h.update(t.target.triple.as_bytes());
@@ -77,9 +77,15 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) 
             // Keep every sysroot that a `current` link points at; others go.
             let mut current = BTreeSet::new();
             if let Ok(rd) = fs::read_dir(home.sysroots()) {
+                // `current` (zig) and `current-<toolchain>` (gcc, prebuilt).
                 for t in rd.flatten() {
-                    if let Ok(p) = fs::canonicalize(t.path().join("current")) {
-                        current.insert(p);
+                    for link in fs::read_dir(t.path()).into_iter().flatten().flatten() {
+                        let name = link.file_name().to_string_lossy().into_owned();
+                        if (name == "current" || name.starts_with("current-"))
+                            && let Ok(p) = fs::canonicalize(link.path())
+                        {
+                            current.insert(p);
+                        }
                     }
                 }
             }
@@ -190,10 +196,10 @@ fn export_selection(settings: &Settings, sel: &Selection) -> Result<Vec<Sysroot>
     }
     let selected = super::select(sel, false)?;
     let recipes = super::load_recipes(settings)?;
-    let zig = super::installed_zig(settings, &recipes)?.context(
+    let toolchain = super::find_toolchain(settings, &recipes, &selected)?.context(
         "no zig installed: the sysroot keys name the compiler; install zig (pip install ziglang)",
     )?;
-    let plan = super::make_plan(&recipes, &selected, &zig)?;
+    let plan = super::make_plan(&recipes, &selected, &toolchain)?;
     plan.targets
         .iter()
         .map(|tp| {

@@ -11,10 +11,15 @@ pub fn run() -> Result<i32> {
     Ok(0)
 }
 
-/// The toolchains that compile for a target, as they are invoked. zig is the only one now.
+/// The toolchains that compile for a target, as they are invoked: zig for every target, and
+/// `--toolchain gcc` (the host's GNU cross gcc with musl) where Debian has a matching cross gcc.
 pub fn toolchains(target: &Target) -> Vec<String> {
     let cpu: String = target.zig_flags().iter().map(|f| format!(" {f}")).collect();
-    vec![format!("zig cc -target {}{cpu}", target.zig_target)]
+    let mut v = vec![format!("zig cc -target {}{cpu}", target.zig_target)];
+    if let Some(gnu) = target.gnu_triple {
+        v.push(format!("gcc: {gnu}-gcc + musl"));
+    }
+    v
 }
 
 /// One row per target: triple, platform, toolchains, verified, and what that rests on.
@@ -87,6 +92,14 @@ mod tests {
         assert_eq!(
             toolchains(v6.unwrap()),
             ["zig cc -target arm-linux-musleabihf -mcpu=arm1176jzf_s"]
+        );
+        let a64 = TARGETS.iter().find(|t| t.triple == "aarch64-linux-musl");
+        assert_eq!(
+            toolchains(a64.unwrap()),
+            [
+                "zig cc -target aarch64-linux-musl",
+                "gcc: aarch64-linux-gnu-gcc + musl"
+            ]
         );
     }
 }
