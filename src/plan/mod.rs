@@ -473,4 +473,38 @@ mod tests {
             Err(PlanError::NoTargets)
         ));
     }
+
+    #[test]
+    fn per_target_toolchains_key_each_target_by_its_own_compiler() {
+        let set = RecipeSet::builtin().unwrap();
+        let gcc = |t: &Target| ToolchainId {
+            name: "gcc-musl".into(),
+            version: "gcc 12.2.0 + musl 1.2.5".into(),
+            sha256: hex::encode(Sha256::digest(t.triple.as_bytes())),
+        };
+        let targets = [t("aarch64-linux-musl"), t("riscv64-linux-musl")];
+        let p = plan_with(
+            &set,
+            &["zlib".into()],
+            &targets,
+            &gcc,
+            &BuildOptions::default(),
+        )
+        .unwrap();
+        let z = plan(
+            &set,
+            &["zlib".into()],
+            &targets,
+            &tc(),
+            &BuildOptions::default(),
+        )
+        .unwrap();
+        for (g, z) in p.targets.iter().zip(&z.targets) {
+            assert_eq!(g.toolchain, gcc(g.target));
+            assert_eq!(z.toolchain, tc());
+            // Two toolchains in one home: different package keys, different sysroots.
+            assert_ne!(g.packages[0].key, z.packages[0].key);
+            assert_ne!(g.sysroot_key, z.sysroot_key);
+        }
+    }
 }

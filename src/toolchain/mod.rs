@@ -868,4 +868,63 @@ mod tests {
         assert_eq!(changed.version, "0.15.3");
         assert_ne!(changed.sha256, first.sha256);
     }
+
+    #[test]
+    fn directory_toolchains_share_one_wrapper_shape() {
+        let home = Home::new(PathBuf::from("/h"));
+        let a64 = Target::parse("aarch64-linux-musl").unwrap();
+        let rv = Target::parse("riscv64-linux-musl").unwrap();
+        let set = crate::recipe::RecipeSet::builtin().unwrap();
+        let gcc = |t: &'static Target| {
+            let host = gcc::HostGcc {
+                gnu_triple: t.gnu_triple.unwrap(),
+                exe: PathBuf::from(format!("/usr/bin/{}-gcc", t.gnu_triple.unwrap())),
+                version: "12.2.0".into(),
+                sha256: "a".repeat(64),
+                kernel_include: PathBuf::from("/inc"),
+                kernel_asm: PathBuf::from("/inc/asm"),
+                kernel_headers: "b".repeat(64),
+            };
+            GccMusl::new(&home, set.toolchain("musl").unwrap(), t, host)
+        };
+        let tc = Toolchain::Gcc(vec![gcc(a64), gcc(rv)]);
+        assert_eq!(tc.choice(), "gcc");
+        assert_eq!(tc.describe(), "gcc 12.2.0 + musl 1.2.5");
+        assert_ne!(tc.id(a64), tc.id(rv));
+        let dir = gcc(a64).dir;
+        assert_eq!(tc.exe(a64), dir.join("bin/aarch64-linux-musl-gcc"));
+        let w: BTreeMap<String, String> = tc.wrappers(a64, &home).into_iter().collect();
+        assert_eq!(
+            w.keys().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "aarch64-linux-musl-ar",
+                "aarch64-linux-musl-c++",
+                "aarch64-linux-musl-cc",
+                "aarch64-linux-musl-ranlib"
+            ]
+        );
+        let cc = &w["aarch64-linux-musl-cc"];
+        assert!(
+            cc.ends_with(&format!(
+                "exec '{}' \"$@\"\n",
+                dir.join("bin/aarch64-linux-musl-gcc").display()
+            )),
+            "{cc}"
+        );
+        assert!(w["aarch64-linux-musl-c++"].contains("aarch64-linux-musl-g++"));
+        // zig keeps its own wrappers.
+        let zig = Zig {
+            exe: PathBuf::from("/z/zig"),
+            version: "0.17.1".into(),
+            sha256: "c".repeat(64),
+            origin: "PATH".into(),
+        };
+        let z = Toolchain::Zig(zig.clone());
+        assert_eq!(
+            z.wrappers(a64, &home),
+            compiler_wrappers(&zig, a64, &home.zig_cache())
+        );
+        assert_eq!(z.id(rv), zig.id());
+        assert_eq!(z.choice(), "zig");
+    }
 }
