@@ -22,7 +22,7 @@ use std::process::{Command, Stdio};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{HostEnv, ToolchainError, ToolchainId, sh_quote, sha256_file};
+use super::{HostEnv, StepFailure, ToolchainError, ToolchainId, sh_quote, sha256_file};
 use crate::cache::{self, Home};
 use crate::recipe::ToolchainRecipe;
 use crate::report::Reporter;
@@ -450,19 +450,21 @@ fn run_step(
         .stdout(out)
         .stderr(err)
         .status()
-        .map_err(|e| ToolchainError::Step {
-            label: label.into(),
-            step: step.into(),
-            command: command.clone(),
-            cwd: cwd.to_path_buf(),
-            status: format!("could not start: {e}"),
-            tail: String::new(),
-            log: log.to_path_buf(),
+        .map_err(|e| {
+            ToolchainError::Step(Box::new(StepFailure {
+                label: label.into(),
+                step: step.into(),
+                command: command.clone(),
+                cwd: cwd.to_path_buf(),
+                status: format!("could not start: {e}"),
+                tail: String::new(),
+                log: log.to_path_buf(),
+            }))
         })?;
     if status.success() {
         return Ok(());
     }
-    Err(ToolchainError::Step {
+    Err(ToolchainError::Step(Box::new(StepFailure {
         label: label.into(),
         step: step.into(),
         command,
@@ -470,7 +472,7 @@ fn run_step(
         status: status.to_string(),
         tail: crate::build::tail(log, 25),
         log: log.to_path_buf(),
-    })
+    })))
 }
 
 #[cfg(test)]
@@ -502,7 +504,10 @@ mod tests {
         let base = GccMusl::new(&home, &musl(), a64, gcc("12.2.0", &"a".repeat(64)));
         assert_eq!(base.dir.parent(), Some(home.toolchains().as_path()));
         let name = base.dir.file_name().unwrap().to_string_lossy().into_owned();
-        assert_eq!(name, format!("gcc-musl-aarch64-linux-musl-{}", &base.key[..16]));
+        assert_eq!(
+            name,
+            format!("gcc-musl-aarch64-linux-musl-{}", &base.key[..16])
+        );
         assert_eq!(base.id().name, "gcc-musl");
         assert_eq!(base.id().version, "gcc 12.2.0 + musl 1.2.5");
         let same = GccMusl::new(&home, &musl(), a64, gcc("12.2.0", &"a".repeat(64)));

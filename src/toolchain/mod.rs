@@ -89,18 +89,8 @@ pub enum ToolchainError {
         looked: String,
         package: String,
     },
-    #[error(
-        "{label}: step `{step}` failed ({status})\n  command: {command}\n  directory: {cwd}\n  last lines of output:\n{tail}\n  full log: {log}"
-    )]
-    Step {
-        label: String,
-        step: String,
-        command: String,
-        cwd: PathBuf,
-        status: String,
-        tail: String,
-        log: PathBuf,
-    },
+    #[error(transparent)]
+    Step(Box<StepFailure>),
     #[error(
         "the toolchain recipe {recipe} pins no archive for host `{host}` and target {target}; add a [[toolchain.release]] with host = \"{host}\" and target = \"{target}\""
     )]
@@ -121,6 +111,21 @@ pub enum ToolchainError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A step of building a toolchain (musl's configure, make, install) that failed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{label}: step `{step}` failed ({status})\n  command: {command}\n  directory: {cwd}\n  last lines of output:\n{tail}\n  full log: {log}"
+)]
+pub struct StepFailure {
+    pub label: String,
+    pub step: String,
+    pub command: String,
+    pub cwd: PathBuf,
+    pub status: String,
+    pub tail: String,
+    pub log: PathBuf,
 }
 
 /// What crossroot needs from the host environment, read once (tests pass their own).
