@@ -162,10 +162,10 @@ fn gcc_lines(find: &dyn Fn(&'static Target) -> Result<HostGcc, ToolchainError>) 
                     g.version,
                     g.kernel_include.display()
                 ),
-                (Some(gnu), Err(e)) => format!(
-                    "optional {name:<20} --toolchain gcc needs {gnu}-gcc: install the Debian package `{}` ({e})",
-                    apt_package(t).unwrap_or_default()
+                (Some(gnu), Err(ToolchainError::NoHostGcc { package, .. })) => format!(
+                    "optional {name:<20} --toolchain gcc needs {gnu}-gcc: install the Debian package `{package}`"
                 ),
+                (Some(_), Err(e)) => format!("optional {name:<20} --toolchain gcc: {e}"),
             }
         })
         .collect()
