@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::settings::Settings;
 use crate::target::{TARGETS, Target};
 use crate::toolchain::ToolchainError;
-use crate::toolchain::gcc::{HostGcc, apt_package};
+use crate::toolchain::gcc::HostGcc;
 
 struct Check {
     program: &'static str,
@@ -174,6 +174,7 @@ fn gcc_lines(find: &dyn Fn(&'static Target) -> Result<HostGcc, ToolchainError>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::toolchain::gcc::apt_package;
     use std::path::PathBuf;
 
     #[test]
