@@ -145,7 +145,16 @@ pub fn find_for(
     packages_hint: &[String],
     choice: &str,
 ) -> Result<Sysroot, SysrootError> {
-    let not_built = || not_built(target, packages_hint);
+    let not_built = || {
+        let mut e = not_built(target, packages_hint);
+        if choice != "zig"
+            && let SysrootError::NotBuilt { what, packages, .. } = &mut e
+        {
+            *what = format!("{what} with the {choice} toolchain");
+            *packages = format!(" --toolchain {choice}{packages}");
+        }
+        e
+    };
     let (dir, key) = match key {
         Some(k) => (sysroot_dir(home, target, k), k.to_string()),
         None => {
@@ -334,4 +343,36 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_toolchain_has_its_current_link_and_says_how_to_build_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::new(tmp.path().to_path_buf());
+        let t = Target::parse("linux/arm64").unwrap();
+        assert_eq!(
+            current_link_for(&home, t, "zig"),
+            home.sysroots().join("aarch64-linux-musl/current")
+        );
+        assert_eq!(
+            current_link_for(&home, t, "gcc"),
+            home.sysroots().join("aarch64-linux-musl/current-gcc")
+        );
+        let err = find_for(&home, t, None, &["curl".into()], "gcc")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "no sysroot is built for aarch64-linux-musl with curl with the gcc toolchain; run `crossroot build --target aarch64-linux-musl --toolchain gcc curl` first"
+        );
+        let err = find(&home, t, None, &[]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "no sysroot is built for aarch64-linux-musl; run `crossroot build --target aarch64-linux-musl` first"
+        );
+    }
 }
