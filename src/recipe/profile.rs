@@ -160,4 +160,18 @@ mod tests {
             .to_string();
         assert!(err.contains("p.toml:3: opt-level `fast`"), "{err}");
     }
+
+    #[test]
+    fn toolchain_is_read_and_checked() {
+        let text = "[sysroot]\npackages = [\"curl\"]\ntoolchain = \"gcc\"\n";
+        let p = Profile::parse(Path::new("crossroot.toml"), text).unwrap();
+        assert_eq!(p.toolchain.as_deref(), Some("gcc"));
+        let p = Profile::parse(Path::new("p.toml"), "[sysroot]\npackages = [\"curl\"]\n").unwrap();
+        assert_eq!(p.toolchain, None);
+        let text = "[sysroot]\npackages = [\"curl\"]\ntoolchain = \"../gcc\"\n";
+        let err = Profile::parse(Path::new("p.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("p.toml:3: toolchain `../gcc`"), "{err}");
+    }
 }
