@@ -164,6 +164,13 @@ fn sysroots(root: &Path) -> Result<Vec<(std::path::PathBuf, Manifest)>> {
 /// `--target`s given, or of every target).
 fn export_selection(settings: &Settings, sel: &Selection) -> Result<Vec<Sysroot>> {
     let home = &settings.home;
+    if let Some(tc) = sel.toolchain.as_deref().filter(|t| *t != "zig") {
+        // Their wrappers run a toolchain directory of this home, which a bundle does not carry.
+        return Err(super::UsageError(format!(
+            "cache export carries sysroots built with zig only, not with --toolchain {tc}; rebuild them with `crossroot build --toolchain {tc}` where they are needed"
+        ))
+        .into());
+    }
     if sel.packages.is_empty()
         && sel.profile.is_none()
         && !Path::new(crate::recipe::profile::PROFILE_FILE).is_file()
@@ -252,6 +259,13 @@ fn import(settings: &Settings, reporter: Arc<dyn Reporter>, args: ImportArgs) ->
             rt.block_on(super::provide_zig(settings, &recipes, &fetcher, &*reporter))?
         }
     };
+    if manifest.toolchain.name != "zig" {
+        anyhow::bail!(
+            "{} holds sysroots built with {}, not zig; bundles of other toolchains cannot be imported (their wrappers run a toolchain directory of the exporting home); build them here with `crossroot build --toolchain …`",
+            args.file.display(),
+            bundle::short_id(&manifest.toolchain)
+        );
+    }
     if manifest.toolchain != zig.id() {
         // Keys name the compiler: with another zig, `build` here would not find these
         // packages and would rebuild them all, and the wrappers would link the libraries
