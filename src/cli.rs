@@ -133,6 +133,10 @@ pub struct Selection {
     /// A sysroot profile [default: ./crossroot.toml when no packages are named].
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// The compiler: `zig`, `gcc` (the host's GNU cross gcc with musl), or a prebuilt
+    /// toolchain recipe's name [default: the profile's `toolchain`, else zig].
+    #[arg(long, value_name = "zig|gcc|NAME")]
+    pub toolchain: Option<String>,
     /// Packages (with their dependencies).
     #[arg(value_name = "PACKAGE")]
     pub packages: Vec<String>,

@@ -26,6 +26,9 @@ pub struct Target {
     pub zig_target: &'static str,
     /// Extra zig flags (CPU baseline) the target needs.
     pub zig_cpu: Option<&'static str>,
+    /// The GNU triple of Debian's cross gcc for this architecture (`aarch64-linux-gnu`), which
+    /// the gcc toolchain drives with musl; `None` where crossroot has no gcc route.
+    pub gnu_triple: Option<&'static str>,
     /// qemu user-mode emulator binary.
     pub qemu: &'static str,
     /// ELF `e_machine`.
@@ -62,6 +65,7 @@ pub const TARGETS: &[Target] = &[
         cmake_processor: "aarch64",
         zig_target: "aarch64-linux-musl",
         zig_cpu: None,
+        gnu_triple: Some("aarch64-linux-gnu"),
         qemu: "qemu-aarch64",
         elf_machine: EM_AARCH64,
         elf_64: true,
@@ -79,6 +83,7 @@ pub const TARGETS: &[Target] = &[
         cmake_processor: "riscv64",
         zig_target: "riscv64-linux-musl",
         zig_cpu: None,
+        gnu_triple: Some("riscv64-linux-gnu"),
         qemu: "qemu-riscv64",
         elf_machine: EM_RISCV,
         elf_64: true,
@@ -96,6 +101,7 @@ pub const TARGETS: &[Target] = &[
         cmake_processor: "x86_64",
         zig_target: "x86_64-linux-musl",
         zig_cpu: None,
+        gnu_triple: Some("x86_64-linux-gnu"),
         qemu: "qemu-x86_64",
         elf_machine: EM_X86_64,
         elf_64: true,
@@ -113,6 +119,7 @@ pub const TARGETS: &[Target] = &[
         cmake_processor: "armv7",
         zig_target: "arm-linux-musleabihf",
         zig_cpu: Some("-mcpu=generic+v7a"),
+        gnu_triple: Some("arm-linux-gnueabihf"),
         qemu: "qemu-arm",
         elf_machine: EM_ARM,
         elf_64: false,
@@ -130,6 +137,7 @@ pub const TARGETS: &[Target] = &[
         cmake_processor: "arm",
         zig_target: "arm-linux-musleabihf",
         zig_cpu: Some("-mcpu=arm1176jzf_s"),
+        gnu_triple: None,
         qemu: "qemu-arm",
         elf_machine: EM_ARM,
         elf_64: false,
@@ -147,6 +155,7 @@ pub const TARGETS: &[Target] = &[
         cmake_processor: "i686",
         zig_target: "x86-linux-musl",
         zig_cpu: None,
+        gnu_triple: Some("i686-linux-gnu"),
         qemu: "qemu-i386",
         elf_machine: EM_386,
         elf_64: false,
@@ -164,6 +173,7 @@ pub const TARGETS: &[Target] = &[
         cmake_processor: "ppc64le",
         zig_target: "powerpc64le-linux-musl",
         zig_cpu: None,
+        gnu_triple: Some("powerpc64le-linux-gnu"),
         qemu: "qemu-ppc64le",
         elf_machine: EM_PPC64,
         elf_64: true,
@@ -181,6 +191,7 @@ pub const TARGETS: &[Target] = &[
         cmake_processor: "s390x",
         zig_target: "s390x-linux-musl",
         zig_cpu: None,
+        gnu_triple: Some("s390x-linux-gnu"),
         qemu: "qemu-s390x",
         elf_machine: EM_S390,
         elf_64: true,
@@ -198,6 +209,8 @@ pub const TARGETS: &[Target] = &[
         cmake_processor: "loongarch64",
         zig_target: "loongarch64-linux-musl",
         zig_cpu: None,
+        // The apt sources here carry no loongarch64 cross gcc.
+        gnu_triple: None,
         qemu: "qemu-loongarch64",
         elf_machine: EM_LOONGARCH,
         elf_64: true,

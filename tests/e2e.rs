@@ -11,8 +11,8 @@
 //! the host's apt configuration). `.ci/run` installs all of it. Set `CROSSROOT_E2E_HOME` to
 //! keep the crossroot home between runs while developing.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -70,72 +70,6 @@ int main() {
 }
 "#;
 
-const GO_PROGRAM: &str = r#"package main
-
-/*
-#cgo pkg-config: libcurl
-#include <stdio.h>
-#include <stdlib.h>
-#include <curl/curl.h>
-
-static int fetch(const char *url) {
-	CURL *h = curl_easy_init();
-	if (!h) return -1;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-	CURLcode rc = curl_easy_perform(h);
-	curl_easy_cleanup(h);
-	fflush(stdout);
-	return (int)rc;
-}
-*/
-import "C"
-
-import (
-	"fmt"
-	"os"
-	"strings"
-	"unsafe"
-)
-
-func main() {
-	C.curl_global_init(C.CURL_GLOBAL_DEFAULT)
-	info := C.curl_version_info(C.CURLVERSION_NOW)
-	fmt.Println(C.GoString(C.curl_version()))
-	var feats []string
-	f := info.features
-	if f&C.CURL_VERSION_SSL != 0 {
-		feats = append(feats, "SSL")
-	}
-	if f&C.CURL_VERSION_HTTP2 != 0 {
-		feats = append(feats, "HTTP2")
-	}
-	if f&C.CURL_VERSION_ASYNCHDNS != 0 {
-		feats = append(feats, "AsynchDNS")
-	}
-	if f&C.CURL_VERSION_LIBZ != 0 {
-		feats = append(feats, "libz")
-	}
-	fmt.Println("features:", strings.Join(feats, " "))
-	if info.ares != nil {
-		fmt.Println("ares:", C.GoString(info.ares))
-	}
-	if len(os.Args) > 1 {
-		url := C.CString(os.Args[1])
-		defer C.free(unsafe.Pointer(url))
-		fmt.Println()
-		if rc := C.fetch(url); rc != 0 {
-			fmt.Println("fetch failed:", rc)
-			os.Exit(1)
-		}
-		fmt.Println()
-	}
-}
-"#;
-
-const BODY: &str = "hello from a static libcurl";
-
 fn crossroot(home: &Path, args: &[&str]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
         .args(args)
@@ -149,44 +83,6 @@ fn crossroot(home: &Path, args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-/// Serves `BODY` gzip-encoded on 127.0.0.1 to `count` requests; returns the port.
-fn serve_gzip(count: usize) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(BODY.as_bytes()).unwrap();
-    let body = gz.finish().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(count) {
-            let Ok(mut s) = stream else { continue };
-            s.set_read_timeout(Some(Duration::from_secs(30))).ok();
-            let mut req = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => req.extend_from_slice(&buf[..n]),
-                }
-            }
-            let req = String::from_utf8_lossy(&req).to_ascii_lowercase();
-            // Only a client that asked for gzip gets it: that proves zlib is live.
-            let (enc, payload): (&str, Vec<u8>) =
-                if req.contains("accept-encoding:") && req.contains("gzip") {
-                    ("Content-Encoding: gzip\r\n", body.clone())
-                } else {
-                    ("", b"client did not accept gzip".to_vec())
-                };
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n{enc}Content-Length: {}\r\nConnection: close\r\n\r\n",
-                payload.len()
-            );
-            let _ = s.write_all(head.as_bytes());
-            let _ = s.write_all(&payload);
-        }
-    });
-    port
 }
 
 fn home_dir() -> (Option<tempfile::TempDir>, PathBuf) {
@@ -230,7 +126,7 @@ fn curl_stack_to_static_go_and_cxx_binaries_on_three_targets() {
     let warm = started.elapsed();
     assert!(warm < Duration::from_secs(3), "warm build took {warm:?}");
 
-    let port = serve_gzip(TARGETS.len());
+    let port = common::serve_gzip(TARGETS.len());
     let work = tempfile::tempdir().unwrap();
     for &target in TARGETS {
         check_target(&home, target, work.path(), port);
@@ -260,7 +156,7 @@ fn curl_stack_to_static_go_and_cxx_binaries_on_three_targets() {
 fn check_target(home: &Path, target: &str, work: &Path, port: u16) {
     let recipes = RecipeSet::builtin().unwrap();
     let v = |n: &str| recipes.library(n).unwrap().version.to_string();
-    std::fs::write(work.join("main.go"), GO_PROGRAM).unwrap();
+    std::fs::write(work.join("main.go"), common::GO_PROGRAM).unwrap();
     std::fs::write(work.join("main.cpp"), CXX_PROGRAM).unwrap();
     // Each sysroot holds static libraries and relocatable .pc files only.
     let out = crossroot(home, &["env", "--target", target, "--format", "json"]);
@@ -337,15 +233,7 @@ fn check_target(home: &Path, target: &str, work: &Path, port: u16) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{target}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{target}: the program failed");
-    for want in [
-        format!("libcurl/{}", v("curl")),
-        format!("OpenSSL/{}", v("openssl")),
-        format!("zlib/{}", v("zlib")),
-        format!("c-ares/{}", v("c-ares")),
-        format!("nghttp2/{}", v("nghttp2")),
-        "features: SSL HTTP2 AsynchDNS libz".to_string(),
-        BODY.to_string(),
-    ] {
+    for want in common::go_program_output(&recipes) {
         assert!(
             stdout.contains(&want),
             "{target}: output lacks `{want}`:\n{stdout}"
@@ -426,7 +314,7 @@ fn curl_stack_to_static_go_and_cxx_binaries_on_more_targets() {
         MORE_TARGETS.len(),
         started.elapsed().as_secs_f64()
     );
-    let port = serve_gzip(MORE_TARGETS.len());
+    let port = common::serve_gzip(MORE_TARGETS.len());
     let work = tempfile::tempdir().unwrap();
     for &target in MORE_TARGETS {
         check_target(&home, target, work.path(), port);

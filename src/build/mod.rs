@@ -21,7 +21,7 @@ use crate::cache::{self, EntryLock, Home};
 use crate::plan::{BuildOptions, Plan, PlannedPackage};
 use crate::recipe::SourceArtifact;
 use crate::report::Reporter;
-use crate::toolchain::{self, Zig};
+use crate::toolchain::{self, Toolchain};
 
 /// Lines of a failed step's output shown in the error.
 const TAIL_LINES: usize = 25;
@@ -140,7 +140,7 @@ pub struct SourceFile {
 /// Builds packages into `<home>/packages-v1/<key>`.
 pub struct Builder {
     pub home: Home,
-    pub zig: Zig,
+    pub toolchain: Toolchain,
     pub tools: HostTools,
     pub jobs: usize,
     pub reporter: Arc<dyn Reporter>,
@@ -150,7 +150,7 @@ pub struct Builder {
 impl Builder {
     pub fn new(
         home: Home,
-        zig: Zig,
+        toolchain: Toolchain,
         tools: HostTools,
         jobs: usize,
         reporter: Arc<dyn Reporter>,
@@ -158,7 +158,7 @@ impl Builder {
         let jobs = jobs.max(1);
         Ok(Builder {
             home,
-            zig,
+            toolchain,
             tools,
             jobs,
             reporter,
@@ -363,8 +363,7 @@ impl Builder {
         }
         // Dependents record the paths pkg-config prints; absolute ones rewrite cleanly later.
         pin_pc_prefix(&deps.join("lib/pkgconfig")).map_err(io("rewrite .pc files in", &deps))?;
-        let mut wrappers =
-            toolchain::compiler_wrappers(&self.zig, pkg.target, &self.home.zig_cache());
+        let mut wrappers = self.toolchain.wrappers(pkg.target, &self.home);
         wrappers.push((
             format!("{}-pkg-config", pkg.target.triple),
             toolchain::pkg_config_wrapper(
@@ -431,7 +430,7 @@ impl Builder {
             source_origin: source.origin.clone(),
             source_urls: source.artifact.urls.clone(),
             dependencies: pkg.recipe.dependencies.keys().cloned().collect(),
-            toolchain: self.zig.id(),
+            toolchain: self.toolchain.id(pkg.target),
             options: options.clone(),
             build_system: pkg.build.system,
             build_args: pkg.build.args.clone(),

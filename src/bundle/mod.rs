@@ -25,7 +25,7 @@ use crate::cache::{self, EntryLock, Home, MARKER};
 use crate::report::Reporter;
 use crate::sysroot::{self, MANIFEST, Manifest, Sysroot};
 use crate::target::Target;
-use crate::toolchain::{ToolchainId, Zig};
+use crate::toolchain::{Toolchain, ToolchainId, Zig};
 
 /// Name of the bundle manifest, the archive's first entry.
 pub const BUNDLE_MANIFEST: &str = "crossroot-bundle.json";
@@ -730,7 +730,8 @@ impl StagedBundle {
                 cache::remove_incomplete(&dest)?;
                 let staged = root.join(sysroot_prefix(target, &s.key));
                 // The wrappers name the exporting machine's zig and home: write this one's.
-                sysroot::write_wrappers(&staged, target, zig, tools, home)?;
+                let toolchain = Toolchain::Zig(zig.clone());
+                sysroot::write_wrappers(&staged, target, &toolchain, tools, home)?;
                 let mpath = staged.join(MANIFEST);
                 let text = fs::read(&mpath).map_err(io_err("read", &mpath))?;
                 let mut m: Manifest = serde_json::from_slice(&text).map_err(|source| {
@@ -747,7 +748,7 @@ impl StagedBundle {
                 fs::rename(&staged, &dest).map_err(io_err("move the sysroot to", &dest))?;
                 cache::mark_complete(&dest, &s.key)?;
             }
-            sysroot::set_current(home, target, &dest)?;
+            sysroot::set_current(home, target, "zig", &dest)?;
             summary.sysroots.push(Sysroot {
                 dir: dest,
                 target,

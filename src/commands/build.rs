@@ -19,19 +19,14 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
     settings.home.init()?;
     let tools = HostTools::find(&settings.host);
 
-    // Fast path: an installed zig and everything already built needs no runtime at all.
-    let zig = match super::installed_zig(settings, &recipes)? {
-        Some(z) => z,
-        None => {
-            let rt = super::runtime()?;
-            let fetcher = super::fetcher(settings, reporter.clone())?;
-            rt.block_on(super::provide_zig(settings, &recipes, &fetcher, &*reporter))?
-        }
-    };
-    let plan = super::make_plan(&recipes, &selected, &zig)?;
+    // Fast path: an installed zig (or built gcc toolchains) and everything already built
+    // needs no runtime at all.
+    let toolchain =
+        super::provide_toolchain(settings, &recipes, &selected, &tools, reporter.clone())?;
+    let plan = super::make_plan(&recipes, &selected, &toolchain)?;
     let builder = Builder::new(
         settings.home.clone(),
-        zig.clone(),
+        toolchain.clone(),
         tools.clone(),
         settings.jobs,
         reporter.clone(),
@@ -84,17 +79,24 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
         }
         drop(rt);
         reporter.info(&format!(
-            "building {} package{} with zig {} ({} jobs)",
+            "building {} package{} with {} ({} jobs)",
             missing.len(),
             if missing.len() == 1 { "" } else { "s" },
-            zig.version,
+            toolchain.describe(),
             settings.jobs
         ));
         builder.build_all(&plan, &sources)?;
     }
 
     for tp in &plan.targets {
-        let s = sysroot::assemble(&settings.home, tp, &zig, &tools, &plan.options, &*reporter)?;
+        let s = sysroot::assemble(
+            &settings.home,
+            tp,
+            &toolchain,
+            &tools,
+            &plan.options,
+            &*reporter,
+        )?;
         reporter.info(&format!(
             "{}: {} ({} packages)",
             tp.target.triple,
@@ -118,9 +120,13 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
     }
     if !missing.is_empty() {
         reporter.info(&format!(
-            "finished in {}; use it with: eval \"$(crossroot env --target {})\"",
+            "finished in {}; use it with: eval \"$(crossroot env --target {}{})\"",
             human_duration(started.elapsed()),
-            plan.targets[0].target.triple
+            plan.targets[0].target.triple,
+            match toolchain.choice().as_str() {
+                "zig" => String::new(),
+                other => format!(" --toolchain {other}"),
+            }
         ));
     }
     Ok(0)

@@ -57,10 +57,10 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) 
         CacheCommand::Key(args) => {
             let selected = super::select(&args.selection, false)?;
             let recipes = super::load_recipes(settings)?;
-            let zig = super::installed_zig(settings, &recipes)?.context(
+            let toolchain = super::find_toolchain(settings, &recipes, &selected)?.context(
                 "no zig installed: the key names the compiler; install zig (pip install ziglang) or run `crossroot build` once",
             )?;
-            let plan = super::make_plan(&recipes, &selected, &zig)?;
+            let plan = super::make_plan(&recipes, &selected, &toolchain)?;
             let mut h = Sha256::new();
             for t in &plan.targets {
                 h.update(t.target.triple.as_bytes());
@@ -77,9 +77,15 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) 
             // Keep every sysroot that a `current` link points at; others go.
             let mut current = BTreeSet::new();
             if let Ok(rd) = fs::read_dir(home.sysroots()) {
+                // `current` (zig) and `current-<toolchain>` (gcc, prebuilt).
                 for t in rd.flatten() {
-                    if let Ok(p) = fs::canonicalize(t.path().join("current")) {
-                        current.insert(p);
+                    for link in fs::read_dir(t.path()).into_iter().flatten().flatten() {
+                        let name = link.file_name().to_string_lossy().into_owned();
+                        if (name == "current" || name.starts_with("current-"))
+                            && let Ok(p) = fs::canonicalize(link.path())
+                        {
+                            current.insert(p);
+                        }
                     }
                 }
             }
@@ -158,6 +164,13 @@ fn sysroots(root: &Path) -> Result<Vec<(std::path::PathBuf, Manifest)>> {
 /// `--target`s given, or of every target).
 fn export_selection(settings: &Settings, sel: &Selection) -> Result<Vec<Sysroot>> {
     let home = &settings.home;
+    if let Some(tc) = sel.toolchain.as_deref().filter(|t| *t != "zig") {
+        // Their wrappers run a toolchain directory of this home, which a bundle does not carry.
+        return Err(super::UsageError(format!(
+            "cache export carries sysroots built with zig only, not with --toolchain {tc}; rebuild them with `crossroot build --toolchain {tc}` where they are needed"
+        ))
+        .into());
+    }
     if sel.packages.is_empty()
         && sel.profile.is_none()
         && !Path::new(crate::recipe::profile::PROFILE_FILE).is_file()
@@ -190,10 +203,10 @@ fn export_selection(settings: &Settings, sel: &Selection) -> Result<Vec<Sysroot>
     }
     let selected = super::select(sel, false)?;
     let recipes = super::load_recipes(settings)?;
-    let zig = super::installed_zig(settings, &recipes)?.context(
+    let toolchain = super::find_toolchain(settings, &recipes, &selected)?.context(
         "no zig installed: the sysroot keys name the compiler; install zig (pip install ziglang)",
     )?;
-    let plan = super::make_plan(&recipes, &selected, &zig)?;
+    let plan = super::make_plan(&recipes, &selected, &toolchain)?;
     plan.targets
         .iter()
         .map(|tp| {
@@ -246,6 +259,13 @@ fn import(settings: &Settings, reporter: Arc<dyn Reporter>, args: ImportArgs) ->
             rt.block_on(super::provide_zig(settings, &recipes, &fetcher, &*reporter))?
         }
     };
+    if manifest.toolchain.name != "zig" {
+        anyhow::bail!(
+            "{} holds sysroots built with {}, not zig; bundles of other toolchains cannot be imported (their wrappers run a toolchain directory of the exporting home); build them here with `crossroot build --toolchain …`",
+            args.file.display(),
+            bundle::short_id(&manifest.toolchain)
+        );
+    }
     if manifest.toolchain != zig.id() {
         // Keys name the compiler: with another zig, `build` here would not find these
         // packages and would rebuild them all, and the wrappers would link the libraries

@@ -3,6 +3,9 @@
 use anyhow::Result;
 
 use crate::settings::Settings;
+use crate::target::{TARGETS, Target};
+use crate::toolchain::ToolchainError;
+use crate::toolchain::gcc::HostGcc;
 
 struct Check {
     program: &'static str,
@@ -93,6 +96,34 @@ pub fn run(settings: &Settings) -> Result<i32> {
         ),
         Err(e) => println!("MISSING  {:<20} {e}", "zig"),
     }
+    for line in gcc_lines(&|t| crate::toolchain::gcc::find_host_gcc(&settings.host, t)) {
+        println!("{line}");
+    }
+    for t in recipes
+        .toolchains()
+        .filter(|t| t.kind == crate::recipe::ToolchainKind::Prebuilt)
+    {
+        let host = crate::toolchain::host_name();
+        let targets: Vec<&str> = t
+            .releases
+            .iter()
+            .filter(|r| r.host == host)
+            .filter_map(|r| r.target.as_deref())
+            .collect();
+        println!(
+            "prebuilt {:<20} {} {} for {}: --toolchain {} ({})",
+            t.name,
+            t.name,
+            t.version,
+            if targets.is_empty() {
+                format!("no target on this host ({host})")
+            } else {
+                targets.join(", ")
+            },
+            t.name,
+            t.origin
+        );
+    }
     println!("home     {:<20} {}", "", settings.home.root().display());
     println!(
         "mirrors  {:<20} {} Debian archive mirror(s) from {}",
@@ -110,5 +141,87 @@ pub fn run(settings: &Settings) -> Result<i32> {
     } else {
         println!("\nMissing: apt-get install {}", missing_required.join(" "));
         Ok(1)
+    }
+}
+
+/// One line per target for the gcc toolchain (`--toolchain gcc`): the host cross gcc that
+/// serves it, or what to install, or that there is no gcc route.
+fn gcc_lines(find: &dyn Fn(&'static Target) -> Result<HostGcc, ToolchainError>) -> Vec<String> {
+    TARGETS
+        .iter()
+        .map(|t| {
+            let name = format!("gcc {}", t.triple);
+            match (t.gnu_triple, find(t)) {
+                (None, _) => format!(
+                    "no       {name:<20} --toolchain gcc has no route for {} (Debian has no matching cross gcc); use zig",
+                    t.triple
+                ),
+                (Some(_), Ok(g)) => format!(
+                    "ok       {name:<20} {} (gcc {}), kernel headers in {}",
+                    g.exe.display(),
+                    g.version,
+                    g.kernel_include.display()
+                ),
+                (Some(gnu), Err(ToolchainError::NoHostGcc { package, .. })) => format!(
+                    "optional {name:<20} --toolchain gcc needs {gnu}-gcc: install the Debian package `{package}`"
+                ),
+                (Some(_), Err(e)) => format!("optional {name:<20} --toolchain gcc: {e}"),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::toolchain::gcc::apt_package;
+    use std::path::PathBuf;
+
+    #[test]
+    fn gcc_lines_say_which_targets_have_a_cross_gcc_and_what_to_install() {
+        let lines = gcc_lines(&|t| {
+            if t.triple == "aarch64-linux-musl" {
+                Ok(HostGcc {
+                    gnu_triple: "aarch64-linux-gnu",
+                    exe: PathBuf::from("/usr/bin/aarch64-linux-gnu-gcc"),
+                    version: "12.2.0".into(),
+                    sha256: "a".repeat(64),
+                    kernel_include: PathBuf::from("/usr/aarch64-linux-gnu/include"),
+                    kernel_asm: PathBuf::from("/usr/aarch64-linux-gnu/include/asm"),
+                    kernel_headers: "b".repeat(64),
+                })
+            } else {
+                Err(ToolchainError::NoHostGcc {
+                    target: t.triple.into(),
+                    program: format!("{}-gcc", t.gnu_triple.unwrap_or("?")),
+                    package: apt_package(t).unwrap_or_default(),
+                })
+            }
+        });
+        assert_eq!(lines.len(), TARGETS.len());
+        let line = |triple: &str| {
+            lines
+                .iter()
+                .find(|l| l.contains(&format!("gcc {triple} ")))
+                .unwrap()
+                .clone()
+        };
+        let a64 = line("aarch64-linux-musl");
+        assert!(a64.starts_with("ok "), "{a64}");
+        assert!(
+            a64.contains("/usr/bin/aarch64-linux-gnu-gcc (gcc 12.2.0)"),
+            "{a64}"
+        );
+        let rv = line("riscv64-linux-musl");
+        assert!(rv.starts_with("optional "), "{rv}");
+        assert!(
+            rv.contains(
+                "needs riscv64-linux-gnu-gcc: install the Debian package `gcc-riscv64-linux-gnu`"
+            ),
+            "{rv}"
+        );
+        let v6 = line("arm-linux-musleabihf");
+        assert!(v6.starts_with("no "), "{v6}");
+        assert!(v6.contains("use zig"), "{v6}");
     }
 }

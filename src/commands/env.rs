@@ -31,18 +31,24 @@ pub fn find_sysroot(settings: &Settings, selection: &crate::cli::Selection) -> R
         }
     };
     if selected.packages.is_empty() {
-        return Ok(sysroot::find(&settings.home, target, None, &[])?);
+        return Ok(sysroot::find_for(
+            &settings.home,
+            target,
+            None,
+            &[],
+            &selected.toolchain,
+        )?);
     }
     let recipes = super::load_recipes(settings)?;
-    let Some(zig) = super::installed_zig(settings, &recipes)? else {
-        // No compiler, so nothing can have been built for these packages.
-        return Err(sysroot::not_built(target, &selected.packages).into());
-    };
     let one = super::Selected {
         targets: vec![target],
         ..selected.clone()
     };
-    let plan = super::make_plan(&recipes, &one, &zig)?;
+    let Some(toolchain) = super::find_toolchain(settings, &recipes, &one)? else {
+        // No compiler, so nothing can have been built for these packages.
+        return Err(sysroot::not_built(target, &selected.packages).into());
+    };
+    let plan = super::make_plan(&recipes, &one, &toolchain)?;
     Ok(sysroot::find(
         &settings.home,
         target,

@@ -1,4 +1,5 @@
-//! `crossroot fetch`: download and verify sources (and zig when none is installed).
+//! `crossroot fetch`: download and verify sources (and zig when none is installed, musl's
+//! source for the gcc toolchain, a prebuilt toolchain's archives).
 
 use std::sync::Arc;
 
@@ -17,12 +18,32 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: FetchArgs) ->
     let rt = super::runtime()?;
     let fetcher = super::fetcher(settings, reporter.clone())?;
     rt.block_on(async {
-        let zig = super::provide_zig(settings, &recipes, &fetcher, &*reporter).await?;
-        reporter.info(&format!("zig {}: {}", zig.version, zig.exe.display()));
-        let items: Vec<_> = order
-            .iter()
-            .map(|r| (format!("{} {}", r.name, r.version), r.sources.clone()))
-            .collect();
+        let recipe = super::toolchain_recipe(&recipes, &selected.toolchain)?;
+        let mut items: Vec<_> = Vec::new();
+        match recipe.kind {
+            crate::recipe::ToolchainKind::Zig => {
+                let zig = super::provide_zig(settings, &recipes, &fetcher, &*reporter).await?;
+                reporter.info(&format!("zig {}: {}", zig.version, zig.exe.display()));
+            }
+            crate::recipe::ToolchainKind::GccMusl => items.push((
+                format!("{} {}", recipe.name, recipe.version),
+                recipe.sources.clone(),
+            )),
+            crate::recipe::ToolchainKind::Prebuilt => {
+                for &t in &selected.targets {
+                    let p = crate::toolchain::Prebuilt::find(&settings.home, recipe, t)?;
+                    items.push((
+                        format!("{} {} ({})", p.recipe, p.version, t.triple),
+                        vec![p.artifact()],
+                    ));
+                }
+            }
+        }
+        items.extend(
+            order
+                .iter()
+                .map(|r| (format!("{} {}", r.name, r.version), r.sources.clone())),
+        );
         let results = fetcher.fetch_all(items.clone()).await;
         let mut failed = Vec::new();
         for ((label, _), r) in items.iter().zip(results) {

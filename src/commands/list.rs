@@ -29,17 +29,30 @@ pub fn run(settings: &Settings) -> Result<i32> {
     }
     println!("\nToolchains:");
     for t in recipes.toolchains() {
-        println!(
-            "  {:<10} {:<9} accepts installed {}; release pinned for {}",
-            t.name,
-            t.version.to_string(),
-            t.version_req,
-            t.releases
-                .iter()
-                .map(|r| r.host.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let what = match t.kind {
+            crate::recipe::ToolchainKind::Zig => format!(
+                "accepts installed {}; release pinned for {}",
+                t.version_req,
+                t.releases
+                    .iter()
+                    .map(|r| r.host.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            crate::recipe::ToolchainKind::GccMusl => {
+                "--toolchain gcc: the host's GNU cross gcc with this musl, built per target".into()
+            }
+            crate::recipe::ToolchainKind::Prebuilt => format!(
+                "--toolchain {}: prebuilt for {}",
+                t.name,
+                t.releases
+                    .iter()
+                    .map(|r| format!("{} on {}", r.target.as_deref().unwrap_or("?"), r.host))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        println!("  {:<10} {:<9} {what}", t.name, t.version.to_string());
     }
     println!("\nTargets:");
     println!(

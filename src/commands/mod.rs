@@ -23,10 +23,11 @@ use crate::fetch::{FetchConfig, Fetcher};
 use crate::plan::{self, BuildOptions, Plan};
 use crate::recipe::RecipeSet;
 use crate::recipe::profile::{PROFILE_FILE, Profile};
+use crate::recipe::{ToolchainKind, ToolchainRecipe};
 use crate::report::Reporter;
 use crate::settings::{ProcessEnv, Settings};
 use crate::target::Target;
-use crate::toolchain::{self, Finder, Zig};
+use crate::toolchain::{self, Finder, GccMusl, Prebuilt, Toolchain, Zig};
 
 /// An error in what the user asked for (exit code 2), as opposed to a failure doing it.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,8 @@ pub struct Selected {
     pub packages: Vec<String>,
     pub targets: Vec<&'static Target>,
     pub options: BuildOptions,
+    /// `--toolchain`, else the profile's `toolchain`, else `zig`.
+    pub toolchain: String,
     /// The profile read, if any.
     pub profile: Option<PathBuf>,
 }
@@ -77,7 +80,11 @@ pub fn select(sel: &Selection, debug_info: bool) -> Result<Selected> {
     let mut options = BuildOptions::default();
     let mut packages = sel.packages.clone();
     let mut targets = sel.targets.clone();
+    let mut toolchain = sel.toolchain.clone();
     if let Some(p) = &profile {
+        if toolchain.is_none() {
+            toolchain = p.toolchain.clone();
+        }
         if packages.is_empty() {
             packages = p.packages.clone();
         }
@@ -94,6 +101,7 @@ pub fn select(sel: &Selection, debug_info: bool) -> Result<Selected> {
         packages,
         targets,
         options,
+        toolchain: toolchain.unwrap_or_else(|| "zig".into()),
         profile: profile_path,
     })
 }
@@ -103,12 +111,12 @@ pub fn load_recipes(settings: &Settings) -> Result<RecipeSet> {
 }
 
 /// A plan error caused by the user's input (unknown package, no targets) is a usage error.
-pub fn make_plan(recipes: &RecipeSet, selected: &Selected, zig: &Zig) -> Result<Plan> {
-    plan::plan(
+pub fn make_plan(recipes: &RecipeSet, selected: &Selected, toolchain: &Toolchain) -> Result<Plan> {
+    plan::plan_with(
         recipes,
         &selected.packages,
         &selected.targets,
-        &zig.id(),
+        &|t| toolchain.id(t),
         &selected.options,
     )
     .map_err(|e| match e {
@@ -133,6 +141,139 @@ pub fn fetcher(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Fetch
         reporter,
     )
     .context("could not set up downloads")
+}
+
+/// The recipe behind a `--toolchain` value: `zig`, `gcc` (the gcc-musl recipe `musl`), or the
+/// name of a prebuilt toolchain recipe.
+pub fn toolchain_recipe<'a>(recipes: &'a RecipeSet, choice: &str) -> Result<&'a ToolchainRecipe> {
+    let (name, kind) = match choice {
+        "zig" => ("zig", ToolchainKind::Zig),
+        "gcc" => ("musl", ToolchainKind::GccMusl),
+        other => (other, ToolchainKind::Prebuilt),
+    };
+    let known = || {
+        let mut names = vec!["zig".to_string(), "gcc".to_string()];
+        names.extend(
+            recipes
+                .toolchains()
+                .filter(|t| t.kind == ToolchainKind::Prebuilt)
+                .map(|t| t.name.clone()),
+        );
+        names.join(", ")
+    };
+    match recipes.toolchain(name) {
+        Ok(r) if r.kind == kind => Ok(r),
+        Ok(r) => Err(UsageError(format!(
+            "toolchain `{choice}`: the recipe {} is of kind {}, expected {}; known toolchains: {}",
+            r.origin,
+            r.kind.as_str(),
+            kind.as_str(),
+            known()
+        ))
+        .into()),
+        Err(_) => Err(UsageError(format!(
+            "unknown toolchain `{choice}`; known toolchains: {}",
+            known()
+        ))
+        .into()),
+    }
+}
+
+/// The selected toolchain as this host has it, without fetching or building anything:
+/// `None` when zig is chosen and none is installed. The gcc toolchain needs the host's cross
+/// gcc for every target (an error names the package otherwise).
+pub fn find_toolchain(
+    settings: &Settings,
+    recipes: &RecipeSet,
+    selected: &Selected,
+) -> Result<Option<Toolchain>> {
+    let recipe = toolchain_recipe(recipes, &selected.toolchain)?;
+    match recipe.kind {
+        ToolchainKind::Zig => Ok(installed_zig(settings, recipes)?.map(Toolchain::Zig)),
+        ToolchainKind::GccMusl => {
+            let mut per_target = Vec::new();
+            for &t in &selected.targets {
+                let gcc = toolchain::gcc::find_host_gcc(&settings.host, t)?;
+                per_target.push(GccMusl::new(&settings.home, recipe, t, gcc));
+            }
+            Ok(Some(Toolchain::Gcc(per_target)))
+        }
+        ToolchainKind::Prebuilt => {
+            let per_target = selected
+                .targets
+                .iter()
+                .map(|&t| Prebuilt::find(&settings.home, recipe, t))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(Toolchain::Prebuilt(per_target)))
+        }
+    }
+}
+
+/// The selected toolchain ready to compile with: zig installed or fetched; for gcc, musl
+/// built per target with the host's cross gcc; prebuilt archives fetched and unpacked.
+pub fn provide_toolchain(
+    settings: &Settings,
+    recipes: &RecipeSet,
+    selected: &Selected,
+    tools: &crate::build::HostTools,
+    reporter: Arc<dyn Reporter>,
+) -> Result<Toolchain> {
+    let found = find_toolchain(settings, recipes, selected)?;
+    match found {
+        None => {
+            let rt = runtime()?;
+            let fetcher = fetcher(settings, reporter.clone())?;
+            let zig = rt.block_on(provide_zig(settings, recipes, &fetcher, &*reporter))?;
+            Ok(Toolchain::Zig(zig))
+        }
+        Some(Toolchain::Zig(z)) => Ok(Toolchain::Zig(z)),
+        Some(Toolchain::Gcc(per_target)) => {
+            let todo: Vec<&GccMusl> = per_target.iter().filter(|g| !g.is_built()).collect();
+            if !todo.is_empty() {
+                let recipe = toolchain_recipe(recipes, &selected.toolchain)?;
+                let rt = runtime()?;
+                let fetcher = fetcher(settings, reporter.clone())?;
+                let label = format!("{} {}", recipe.name, recipe.version);
+                let source = rt.block_on(fetcher.fetch(&label, &recipe.sources))?;
+                drop(rt);
+                for g in todo {
+                    let logs = settings
+                        .home
+                        .logs()
+                        .join(g.target.triple)
+                        .join(format!("{}-{}", recipe.name, recipe.version));
+                    reporter.info(&format!(
+                        "building musl {} for {} with {}",
+                        recipe.version,
+                        g.target.triple,
+                        g.gcc.exe.display()
+                    ));
+                    g.build(
+                        &source.path,
+                        &tools.make,
+                        &tools.path,
+                        settings.jobs,
+                        &logs,
+                        &*reporter,
+                    )?;
+                }
+            }
+            Ok(Toolchain::Gcc(per_target))
+        }
+        Some(Toolchain::Prebuilt(per_target)) => {
+            let todo: Vec<&Prebuilt> = per_target.iter().filter(|p| !p.is_installed()).collect();
+            if !todo.is_empty() {
+                let rt = runtime()?;
+                let fetcher = fetcher(settings, reporter.clone())?;
+                for p in todo {
+                    let label = format!("{} {} ({})", p.recipe, p.version, p.target.triple);
+                    let fetched = rt.block_on(fetcher.fetch(&label, &[p.artifact()]))?;
+                    p.install(&fetched.path, &*reporter)?;
+                }
+            }
+            Ok(Toolchain::Prebuilt(per_target))
+        }
+    }
 }
 
 /// An installed zig, without fetching. `None` when there is none.

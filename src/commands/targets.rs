@@ -11,11 +11,25 @@ pub fn run() -> Result<i32> {
     Ok(0)
 }
 
-/// The toolchains that compile for a target, as they are invoked. zig is the only one now.
+/// The toolchains that compile for a target, as they are invoked: zig for every target, and
+/// `--toolchain gcc` (the host's GNU cross gcc with musl) where Debian has a matching cross gcc.
 pub fn toolchains(target: &Target) -> Vec<String> {
     let cpu: String = target.zig_flags().iter().map(|f| format!(" {f}")).collect();
-    vec![format!("zig cc -target {}{cpu}", target.zig_target)]
+    let mut v = vec![format!("zig cc -target {}{cpu}", target.zig_target)];
+    if let Some(gnu) = target.gnu_triple {
+        let tested = if GCC_TESTED.contains(&target.triple) {
+            " (tested)"
+        } else {
+            ""
+        };
+        v.push(format!("gcc: {gnu}-gcc + musl{tested}"));
+    }
+    v
 }
+
+/// The targets `tests/gcc_toolchain.rs` builds the curl stack for with `--toolchain gcc` and
+/// runs a static cgo program on.
+pub const GCC_TESTED: &[&str] = &["aarch64-linux-musl", "riscv64-linux-musl"];
 
 /// One row per target: triple, platform, toolchains, verified, and what that rests on.
 pub fn table(targets: &[Target]) -> String {
@@ -88,5 +102,35 @@ mod tests {
             toolchains(v6.unwrap()),
             ["zig cc -target arm-linux-musleabihf -mcpu=arm1176jzf_s"]
         );
+        let a64 = TARGETS.iter().find(|t| t.triple == "aarch64-linux-musl");
+        assert_eq!(
+            toolchains(a64.unwrap()),
+            [
+                "zig cc -target aarch64-linux-musl",
+                "gcc: aarch64-linux-gnu-gcc + musl (tested)"
+            ]
+        );
+        let x86 = TARGETS.iter().find(|t| t.triple == "x86_64-linux-musl");
+        assert_eq!(
+            toolchains(x86.unwrap())[1],
+            "gcc: x86_64-linux-gnu-gcc + musl"
+        );
+    }
+
+    /// "(tested)" means exactly the targets the gcc end-to-end test builds and runs.
+    #[test]
+    fn gcc_tested_targets_are_the_gcc_test_targets() {
+        let test = include_str!("../../tests/gcc_toolchain.rs");
+        let list = test
+            .split_once("const TARGETS: &[&str] = &[")
+            .and_then(|(_, rest)| rest.split_once("];"))
+            .expect("tests/gcc_toolchain.rs lists its TARGETS")
+            .0;
+        let tested: Vec<&str> = list
+            .split(',')
+            .map(|item| item.trim().trim_matches('"'))
+            .filter(|item| !item.is_empty())
+            .collect();
+        assert_eq!(tested, GCC_TESTED);
     }
 }

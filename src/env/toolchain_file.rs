@@ -301,7 +301,14 @@ mod tests {
     #[test]
     fn meson_host_machine_for_every_target() {
         let known_families = [
-            "aarch64", "arm", "ppc64", "riscv64", "s390x", "x86", "x86_64",
+            "aarch64",
+            "arm",
+            "loongarch64",
+            "ppc64",
+            "riscv64",
+            "s390x",
+            "x86",
+            "x86_64",
         ];
         for target in TARGETS {
             let text = meson(&EnvInput {

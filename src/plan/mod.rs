@@ -94,13 +94,14 @@ impl PlannedPackage {
 #[derive(Debug, Clone)]
 pub struct TargetPlan {
     pub target: &'static Target,
+    /// The compiler's identity for this target (in every package key).
+    pub toolchain: ToolchainId,
     pub packages: Vec<PlannedPackage>,
     pub sysroot_key: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub toolchain: ToolchainId,
     pub options: BuildOptions,
     pub targets: Vec<TargetPlan>,
 }
@@ -182,12 +183,24 @@ pub fn resolve(recipes: &RecipeSet, roots: &[String]) -> Result<Vec<Recipe>, Pla
     Ok(order)
 }
 
-/// Builds the plan for `roots` on every target.
+/// Builds the plan for `roots` on every target, with one toolchain for all of them.
 pub fn plan(
     recipes: &RecipeSet,
     roots: &[String],
     targets: &[&'static Target],
     toolchain: &ToolchainId,
+    options: &BuildOptions,
+) -> Result<Plan, PlanError> {
+    plan_with(recipes, roots, targets, &|_| toolchain.clone(), options)
+}
+
+/// Builds the plan for `roots` on every target, with the toolchain `toolchain(target)`
+/// names for each (the gcc toolchains differ per target).
+pub fn plan_with(
+    recipes: &RecipeSet,
+    roots: &[String],
+    targets: &[&'static Target],
+    toolchain_for: &dyn Fn(&Target) -> ToolchainId,
     options: &BuildOptions,
 ) -> Result<Plan, PlanError> {
     if targets.is_empty() {
@@ -205,6 +218,7 @@ pub fn plan(
         if !seen_targets.insert(target.triple) {
             continue;
         }
+        let toolchain = &toolchain_for(target);
         let mut packages: Vec<PlannedPackage> = Vec::with_capacity(order.len());
         for recipe in &order {
             let deps: Vec<usize> = recipe
@@ -257,12 +271,12 @@ pub fn plan(
         });
         target_plans.push(TargetPlan {
             target,
+            toolchain: toolchain.clone(),
             packages,
             sysroot_key,
         });
     }
     Ok(Plan {
-        toolchain: toolchain.clone(),
         options: options.clone(),
         targets: target_plans,
     })
@@ -458,5 +472,39 @@ mod tests {
             plan(&set, &["curl".into()], &[], &tc(), &BuildOptions::default()),
             Err(PlanError::NoTargets)
         ));
+    }
+
+    #[test]
+    fn per_target_toolchains_key_each_target_by_its_own_compiler() {
+        let set = RecipeSet::builtin().unwrap();
+        let gcc = |t: &Target| ToolchainId {
+            name: "gcc-musl".into(),
+            version: "gcc 12.2.0 + musl 1.2.5".into(),
+            sha256: hex::encode(Sha256::digest(t.triple.as_bytes())),
+        };
+        let targets = [t("aarch64-linux-musl"), t("riscv64-linux-musl")];
+        let p = plan_with(
+            &set,
+            &["zlib".into()],
+            &targets,
+            &gcc,
+            &BuildOptions::default(),
+        )
+        .unwrap();
+        let z = plan(
+            &set,
+            &["zlib".into()],
+            &targets,
+            &tc(),
+            &BuildOptions::default(),
+        )
+        .unwrap();
+        for (g, z) in p.targets.iter().zip(&z.targets) {
+            assert_eq!(g.toolchain, gcc(g.target));
+            assert_eq!(z.toolchain, tc());
+            // Two toolchains in one home: different package keys, different sysroots.
+            assert_ne!(g.packages[0].key, z.packages[0].key);
+            assert_ne!(g.sysroot_key, z.sysroot_key);
+        }
     }
 }

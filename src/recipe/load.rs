@@ -8,6 +8,7 @@ use super::{Recipe, RecipeError, RecipeFile, ToolchainRecipe, parse};
 /// The recipes shipped in `recipes/`, compiled into the binary so it works from any directory.
 pub const BUILTIN_RECIPES: &[(&str, &str)] = &[
     ("zig.toml", include_str!("../../recipes/zig.toml")),
+    ("musl.toml", include_str!("../../recipes/musl.toml")),
     ("zlib.toml", include_str!("../../recipes/zlib.toml")),
     ("openssl.toml", include_str!("../../recipes/openssl.toml")),
     ("nghttp2.toml", include_str!("../../recipes/nghttp2.toml")),

@@ -222,6 +222,9 @@ impl Recipe {
 pub struct ToolchainRelease {
     /// Host the archive runs on, as `<arch>-<os>` (`x86_64-linux`).
     pub host: String,
+    /// The target it compiles for (`prebuilt` toolchains: one archive per host and target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     pub file: String,
     pub sha256: String,
     pub urls: Vec<String>,
@@ -230,10 +233,37 @@ pub struct ToolchainRelease {
     pub minisig: Option<String>,
 }
 
+/// How a toolchain recipe gives crossroot a C compiler for a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToolchainKind {
+    /// `zig cc -target …`: one zig for every target, installed or fetched.
+    Zig,
+    /// The host's GNU cross gcc (Debian's `gcc-<arch>-linux-gnu`) with musl, which crossroot
+    /// builds per target from the recipe's `[[toolchain.source]]`.
+    GccMusl,
+    /// A pinned tarball per target in the musl-cross-make layout
+    /// (`<triple>-cross/bin/<triple>-gcc`).
+    Prebuilt,
+}
+
+impl ToolchainKind {
+    pub const ALL: &'static [&'static str] = &["zig", "gcc-musl", "prebuilt"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolchainKind::Zig => "zig",
+            ToolchainKind::GccMusl => "gcc-musl",
+            ToolchainKind::Prebuilt => "prebuilt",
+        }
+    }
+}
+
 /// A cross-compiler recipe, validated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolchainRecipe {
     pub name: String,
+    pub kind: ToolchainKind,
     /// Versions of an already-installed toolchain that crossroot accepts.
     pub version_req: semver::VersionReq,
     /// The version of the pinned releases below.
@@ -243,6 +273,8 @@ pub struct ToolchainRecipe {
     /// minisign public key that signs the releases (base64), if the project signs them.
     pub minisign_key: Option<String>,
     pub releases: Vec<ToolchainRelease>,
+    /// Sources built into the toolchain (`gcc-musl`: the C library).
+    pub sources: Vec<SourceArtifact>,
     #[serde(skip)]
     pub origin: Origin,
     #[serde(skip)]
@@ -282,8 +314,11 @@ struct RawPackage {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawToolchain {
     name: Spanned<String>,
+    #[serde(default)]
+    kind: Option<Spanned<String>>,
     version: Spanned<String>,
-    version_req: Spanned<String>,
+    #[serde(default)]
+    version_req: Option<Spanned<String>>,
     license: String,
     #[serde(default)]
     homepage: String,
@@ -291,6 +326,8 @@ struct RawToolchain {
     minisign_key: Option<Spanned<String>>,
     #[serde(default)]
     release: Vec<Spanned<ToolchainRelease>>,
+    #[serde(default)]
+    source: Vec<Spanned<SourceArtifact>>,
 }
 
 /// A parsed recipe file: a library or a toolchain.
@@ -387,6 +424,33 @@ fn check_artifact(
     Ok(())
 }
 
+/// Checks one `[[source]]` (or `[[toolchain.source]]`): names, checksum, where to fetch it.
+fn check_source(ctx: &Ctx, s: &Spanned<SourceArtifact>) -> Result<(), RecipeError> {
+    let a = s.get_ref();
+    check_artifact(ctx, s.span(), &a.file, &a.sha256, &a.urls)?;
+    if a.urls.is_empty() && a.debian.is_none() {
+        return Err(ctx.at(
+            s.span(),
+            format!(
+                "source `{}` has neither urls nor a debian package to fetch it from",
+                a.file
+            ),
+        ));
+    }
+    if let Some(d) = &a.debian
+        && (!valid_name(&d.package) || !valid_file_name(&d.file) || !valid_name(&d.component))
+    {
+        return Err(ctx.at(
+            s.span(),
+            format!(
+                "debian source `{}`/`{}` is not a valid package and file name",
+                d.package, d.file
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Parses and validates one recipe file.
 pub fn parse(path: &Path, text: &str) -> Result<RecipeFile, RecipeError> {
     let ctx = Ctx { path, text };
@@ -412,7 +476,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RecipeFile, RecipeError> {
         (None, Some(tc)) => {
             if !raw.source.is_empty() || raw.build.is_some() || !raw.dependencies.is_empty() {
                 return Err(ctx.file(
-                    "a [toolchain] recipe pins [[toolchain.release]] archives and has no [[source]], [build] or [dependencies]",
+                    "a [toolchain] recipe pins [[toolchain.release]] archives or [[toolchain.source]] files and has no [[source]], [build] or [dependencies]",
                 ));
             }
             parse_toolchain(&ctx, tc).map(|r| RecipeFile::Toolchain(Box::new(r)))
@@ -461,28 +525,7 @@ fn parse_library(
         )));
     }
     for s in &sources {
-        let a = s.get_ref();
-        check_artifact(ctx, s.span(), &a.file, &a.sha256, &a.urls)?;
-        if a.urls.is_empty() && a.debian.is_none() {
-            return Err(ctx.at(
-                s.span(),
-                format!(
-                    "source `{}` has neither urls nor a debian package to fetch it from",
-                    a.file
-                ),
-            ));
-        }
-        if let Some(d) = &a.debian
-            && (!valid_name(&d.package) || !valid_file_name(&d.file) || !valid_name(&d.component))
-        {
-            return Err(ctx.at(
-                s.span(),
-                format!(
-                    "debian source `{}`/`{}` is not a valid package and file name",
-                    d.package, d.file
-                ),
-            ));
-        }
+        check_source(ctx, s)?;
     }
     let mut dependencies = BTreeMap::new();
     for (dep, req) in deps {
@@ -549,12 +592,108 @@ fn parse_toolchain(ctx: &Ctx, tc: RawToolchain) -> Result<ToolchainRecipe, Recip
         ));
     }
     let version = parse_version(ctx, &tc.version)?;
-    let version_req = semver::VersionReq::parse(tc.version_req.get_ref()).map_err(|e| {
-        ctx.at(
-            tc.version_req.span(),
-            format!("version-req `{}` is invalid: {e}", tc.version_req.get_ref()),
-        )
-    })?;
+    let kind = match &tc.kind {
+        None => ToolchainKind::Zig,
+        Some(k) => match k.get_ref().as_str() {
+            "zig" => ToolchainKind::Zig,
+            "gcc-musl" => ToolchainKind::GccMusl,
+            "prebuilt" => ToolchainKind::Prebuilt,
+            other => {
+                return Err(ctx.at(
+                    k.span(),
+                    format!(
+                        "toolchain kind `{other}` is not one of: {}",
+                        ToolchainKind::ALL.join(", ")
+                    ),
+                ));
+            }
+        },
+    };
+    // Only zig is looked for among installed programs; the others are exactly what is pinned.
+    let version_req = match (&tc.version_req, kind) {
+        (Some(req), _) => semver::VersionReq::parse(req.get_ref()).map_err(|e| {
+            ctx.at(
+                req.span(),
+                format!("version-req `{}` is invalid: {e}", req.get_ref()),
+            )
+        })?,
+        (None, ToolchainKind::Zig) => {
+            return Err(ctx.file(format!(
+                "zig toolchain `{name}` has no version-req (the installed zig versions it accepts)"
+            )));
+        }
+        (None, _) => semver::VersionReq::parse(&format!("={version}"))
+            .expect("a version makes an exact requirement"),
+    };
+    let whole = |span: Option<Range<usize>>, message: String| match span {
+        Some(span) => ctx.at(span, message),
+        None => ctx.file(message),
+    };
+    let kind_span = tc.kind.as_ref().map(|k| k.span());
+    match kind {
+        ToolchainKind::GccMusl => {
+            if tc.source.is_empty() {
+                return Err(whole(
+                    kind_span,
+                    format!(
+                        "gcc-musl toolchain `{name}` pins no [[toolchain.source]] (musl's release tarball)"
+                    ),
+                ));
+            }
+            if let Some(r) = tc.release.first() {
+                return Err(ctx.at(
+                    r.span(),
+                    "a gcc-musl toolchain builds its C library from [[toolchain.source]]; it has no [[toolchain.release]]",
+                ));
+            }
+        }
+        ToolchainKind::Zig | ToolchainKind::Prebuilt => {
+            if let Some(s) = tc.source.first() {
+                return Err(ctx.at(
+                    s.span(),
+                    format!(
+                        "[[toolchain.source]] is for gcc-musl toolchains; a {} toolchain pins [[toolchain.release]] archives",
+                        kind.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    for s in &tc.source {
+        check_source(ctx, s)?;
+    }
+    for r in &tc.release {
+        let target = r.get_ref().target.as_deref();
+        match (kind, target) {
+            (ToolchainKind::Prebuilt, None) => {
+                return Err(ctx.at(
+                    r.span(),
+                    format!(
+                        "prebuilt release `{}` names no `target` (the triple it compiles for)",
+                        r.get_ref().file
+                    ),
+                ));
+            }
+            (ToolchainKind::Prebuilt, Some(t)) => {
+                let known = crate::target::Target::parse(t).map(|k| k.triple);
+                if known.ok() != Some(t) {
+                    return Err(ctx.at(
+                        r.span(),
+                        format!("release target `{t}` names no known target triple (see `crossroot list`)"),
+                    ));
+                }
+            }
+            (_, Some(t)) => {
+                return Err(ctx.at(
+                    r.span(),
+                    format!(
+                        "release target `{t}`: only prebuilt toolchains pin one archive per target"
+                    ),
+                ));
+            }
+            (_, None) => {}
+        }
+    }
     if !version_req.matches(&version) {
         return Err(ctx.at(
             tc.version.span(),
@@ -605,12 +744,14 @@ fn parse_toolchain(ctx: &Ctx, tc: RawToolchain) -> Result<ToolchainRecipe, Recip
     }
     Ok(ToolchainRecipe {
         name,
+        kind,
         version_req,
         version,
         license: tc.license,
         homepage: tc.homepage,
         minisign_key: tc.minisign_key.map(Spanned::into_inner),
         releases: tc.release.into_iter().map(Spanned::into_inner).collect(),
+        sources: tc.source.into_iter().map(Spanned::into_inner).collect(),
         origin: Origin {
             path: ctx.path.to_path_buf(),
         },

@@ -6,6 +6,7 @@
 //! targets = ["aarch64-linux-musl", "riscv64-linux-musl", "x86_64-linux-musl"]
 //! debug-info = false
 //! opt-level = "2"
+//! toolchain = "zig"        # or "gcc", or a prebuilt toolchain recipe's name
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,8 @@ struct RawSysroot {
     debug_info: bool,
     #[serde(default)]
     opt_level: Option<Spanned<String>>,
+    #[serde(default)]
+    toolchain: Option<Spanned<String>>,
 }
 
 /// A validated profile.
@@ -45,6 +48,8 @@ pub struct Profile {
     pub targets: Vec<&'static Target>,
     pub debug_info: bool,
     pub opt_level: Option<String>,
+    /// `zig`, `gcc` or a prebuilt toolchain recipe's name; `None`: zig unless `--toolchain`.
+    pub toolchain: Option<String>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -82,12 +87,24 @@ impl Profile {
                 ),
             ));
         }
+        if let Some(t) = &s.toolchain
+            && !crate::recipe::valid_name(t.get_ref())
+        {
+            return Err(invalid(
+                t.span().start,
+                format!(
+                    "toolchain `{}` must be `zig`, `gcc` or a toolchain recipe's name",
+                    t.get_ref()
+                ),
+            ));
+        }
         Ok(Profile {
             path: path.to_path_buf(),
             packages: s.packages,
             targets,
             debug_info: s.debug_info,
             opt_level: s.opt_level.map(Spanned::into_inner),
+            toolchain: s.toolchain.map(Spanned::into_inner),
         })
     }
 
@@ -142,5 +159,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("p.toml:3: opt-level `fast`"), "{err}");
+    }
+
+    #[test]
+    fn toolchain_is_read_and_checked() {
+        let text = "[sysroot]\npackages = [\"curl\"]\ntoolchain = \"gcc\"\n";
+        let p = Profile::parse(Path::new("crossroot.toml"), text).unwrap();
+        assert_eq!(p.toolchain.as_deref(), Some("gcc"));
+        let p = Profile::parse(Path::new("p.toml"), "[sysroot]\npackages = [\"curl\"]\n").unwrap();
+        assert_eq!(p.toolchain, None);
+        let text = "[sysroot]\npackages = [\"curl\"]\ntoolchain = \"../gcc\"\n";
+        let err = Profile::parse(Path::new("p.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("p.toml:3: toolchain `../gcc`"), "{err}");
     }
 }

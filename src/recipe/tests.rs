@@ -228,3 +228,88 @@ fn minisign_key_and_signature_names_are_checked() {
     let e = err(&zig.replace("minisign-key = ", "# minisign-key = "));
     assert!(e.contains("has no minisign-key"), "{e}");
 }
+
+#[test]
+fn toolchain_kinds_are_checked() {
+    let set = RecipeSet::builtin().unwrap();
+    let musl = set.toolchain("musl").unwrap();
+    assert_eq!(musl.kind, ToolchainKind::GccMusl);
+    assert_eq!(musl.sources.len(), 1);
+    assert_eq!(
+        musl.sources[0].debian.as_ref().unwrap().file,
+        "musl_1.2.5.orig.tar.gz"
+    );
+    assert!(musl.version_req.matches(&semver::Version::new(1, 2, 5)));
+    assert_eq!(set.toolchain("zig").unwrap().kind, ToolchainKind::Zig);
+
+    let head = |kind: &str| {
+        format!(
+            "[toolchain]\nname = \"demo\"\nkind = \"{kind}\"\nversion = \"1.0.0\"\nlicense = \"MIT\"\n"
+        )
+    };
+    let source = format!(
+        "\n[[toolchain.source]]\nfile = \"musl-1.0.0.tar.gz\"\nsha256 = \"{SHA}\"\nurls = [\"https://example.org/musl-1.0.0.tar.gz\"]\n"
+    );
+    let release = |target: &str| {
+        format!(
+            "\n[[toolchain.release]]\nhost = \"x86_64-linux\"\n{target}file = \"t.tgz\"\nsha256 = \"{SHA}\"\nurls = [\"https://example.org/t.tgz\"]\n"
+        )
+    };
+    // Good ones.
+    let RecipeFile::Toolchain(t) = parse(
+        Path::new("demo.toml"),
+        &format!(
+            "{}{}",
+            head("prebuilt"),
+            release("target = \"aarch64-linux-musl\"\n")
+        ),
+    )
+    .unwrap() else {
+        panic!("toolchain expected")
+    };
+    assert_eq!(t.kind, ToolchainKind::Prebuilt);
+    assert_eq!(t.releases[0].target.as_deref(), Some("aarch64-linux-musl"));
+    parse(
+        Path::new("demo.toml"),
+        &format!("{}{source}", head("gcc-musl")),
+    )
+    .unwrap();
+
+    let e = err(&head("clang"));
+    assert!(e.starts_with("recipes/demo.toml:3:"), "{e}");
+    assert!(
+        e.contains("toolchain kind `clang` is not one of: zig, gcc-musl, prebuilt"),
+        "{e}"
+    );
+    let e = err(&head("gcc-musl"));
+    assert!(e.contains("pins no [[toolchain.source]]"), "{e}");
+    let e = err(&format!("{}{source}{}", head("gcc-musl"), release("")));
+    assert!(e.contains("has no [[toolchain.release]]"), "{e}");
+    let e = err(&format!("{}{}", head("prebuilt"), release("")));
+    assert!(e.contains("names no `target`"), "{e}");
+    let e = err(&format!(
+        "{}{}",
+        head("prebuilt"),
+        release("target = \"linux/arm64\"\n")
+    ));
+    assert!(
+        e.contains("release target `linux/arm64` names no known target triple"),
+        "{e}"
+    );
+    let e = err(&format!("{}{source}", head("prebuilt")));
+    assert!(
+        e.contains("[[toolchain.source]] is for gcc-musl toolchains"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "[toolchain]\nname = \"demo\"\nversion = \"1.0.0\"\nlicense = \"MIT\"\n{}",
+        release("")
+    ));
+    assert!(e.contains("has no version-req"), "{e}");
+    let e = err(&format!(
+        "{}{}",
+        head("gcc-musl"),
+        source.replace("urls = [\"https://example.org/musl-1.0.0.tar.gz\"]\n", "")
+    ));
+    assert!(e.contains("neither urls nor a debian package"), "{e}");
+}

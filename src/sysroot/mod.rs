@@ -13,7 +13,7 @@ use crate::cache::{self, EntryLock, Home};
 use crate::plan::{BuildOptions, TargetPlan};
 use crate::report::Reporter;
 use crate::target::Target;
-use crate::toolchain::{self, ToolchainId, Zig};
+use crate::toolchain::{self, Toolchain, ToolchainId};
 
 /// Manifest file name in a sysroot's root.
 pub const MANIFEST: &str = "manifest.json";
@@ -97,9 +97,21 @@ pub fn sysroot_dir(home: &Home, target: &Target, key: &str) -> PathBuf {
         .join(&key[..16.min(key.len())])
 }
 
-/// The link to the sysroot built last for a target.
+/// The link to the sysroot built last for a target with zig.
 pub fn current_link(home: &Home, target: &Target) -> PathBuf {
     home.sysroots().join(target.triple).join("current")
+}
+
+/// The link to the sysroot built last for a target with the toolchain `choice` (`zig`, `gcc`,
+/// a prebuilt recipe's name): `current` for zig, `current-<choice>` for the others.
+pub fn current_link_for(home: &Home, target: &Target, choice: &str) -> PathBuf {
+    if choice == "zig" {
+        current_link(home, target)
+    } else {
+        home.sysroots()
+            .join(target.triple)
+            .join(format!("current-{choice}"))
+    }
 }
 
 /// The error that says which `build` makes the sysroot a command needs.
@@ -115,18 +127,38 @@ pub fn not_built(target: &Target, packages: &[String]) -> SysrootError {
     }
 }
 
-/// The sysroot for `key`, or for the one built last when `key` is `None`.
+/// The sysroot for `key`, or for the one built last (with zig) when `key` is `None`.
 pub fn find(
     home: &Home,
     target: &'static Target,
     key: Option<&str>,
     packages_hint: &[String],
 ) -> Result<Sysroot, SysrootError> {
-    let not_built = || not_built(target, packages_hint);
+    find_for(home, target, key, packages_hint, "zig")
+}
+
+/// The sysroot for `key`, or for the one built last with the toolchain `choice`.
+pub fn find_for(
+    home: &Home,
+    target: &'static Target,
+    key: Option<&str>,
+    packages_hint: &[String],
+    choice: &str,
+) -> Result<Sysroot, SysrootError> {
+    let not_built = || {
+        let mut e = not_built(target, packages_hint);
+        if choice != "zig"
+            && let SysrootError::NotBuilt { what, packages, .. } = &mut e
+        {
+            *what = format!("{what} with the {choice} toolchain");
+            *packages = format!(" --toolchain {choice}{packages}");
+        }
+        e
+    };
     let (dir, key) = match key {
         Some(k) => (sysroot_dir(home, target, k), k.to_string()),
         None => {
-            let link = current_link(home, target);
+            let link = current_link_for(home, target, choice);
             let dir = fs::canonicalize(&link).map_err(|_| not_built())?;
             let key = fs::read_to_string(dir.join(cache::MARKER))
                 .ok()
@@ -147,7 +179,7 @@ pub fn find(
 pub fn assemble(
     home: &Home,
     tp: &TargetPlan,
-    zig: &Zig,
+    toolchain: &Toolchain,
     tools: &HostTools,
     options: &BuildOptions,
     reporter: &dyn Reporter,
@@ -194,13 +226,13 @@ pub fn assemble(
                 })?;
             records.push(rec);
         }
-        write_wrappers(root, target, zig, tools, home)?;
+        write_wrappers(root, target, toolchain, tools, home)?;
         let manifest = Manifest {
             crossroot_version: env!("CARGO_PKG_VERSION").to_string(),
             target: target.triple.to_string(),
             key: tp.sysroot_key.clone(),
-            toolchain: zig.id(),
-            toolchain_exe: zig.exe.clone(),
+            toolchain: tp.toolchain.clone(),
+            toolchain_exe: toolchain.exe(target),
             options: options.clone(),
             packages: records,
         };
@@ -212,7 +244,7 @@ pub fn assemble(
         fs::rename(&staged, &dir).map_err(io_err("move the sysroot to", &dir))?;
         cache::mark_complete(&dir, &tp.sysroot_key)?;
     }
-    set_current(home, target, &dir)?;
+    set_current(home, target, &toolchain.choice(), &dir)?;
     Ok(Sysroot {
         dir,
         target,
@@ -224,11 +256,11 @@ pub fn assemble(
 pub fn write_wrappers(
     root: &Path,
     target: &Target,
-    zig: &Zig,
+    toolchain: &Toolchain,
     tools: &HostTools,
     home: &Home,
 ) -> Result<(), SysrootError> {
-    let mut wrappers = toolchain::compiler_wrappers(zig, target, &home.zig_cache());
+    let mut wrappers = toolchain.wrappers(target, home);
     wrappers.push((
         format!("{}-pkg-config", target.triple),
         toolchain::pkg_config_wrapper(&tools.pkg_config, target.triple, "lib/pkgconfig"),
@@ -237,9 +269,15 @@ pub fn write_wrappers(
     Ok(())
 }
 
-/// Points `current` at `dir` with one rename, so readers never see it missing.
-pub fn set_current(home: &Home, target: &Target, dir: &Path) -> Result<(), SysrootError> {
-    let link = current_link(home, target);
+/// Points the toolchain's `current` link at `dir` with one rename, so readers never see it
+/// missing.
+pub fn set_current(
+    home: &Home,
+    target: &Target,
+    choice: &str,
+    dir: &Path,
+) -> Result<(), SysrootError> {
+    let link = current_link_for(home, target, choice);
     let name = dir.file_name().expect("sysroot dir has a name");
     if fs::read_link(&link).is_ok_and(|t| t == Path::new(name)) {
         return Ok(());
@@ -305,4 +343,36 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_toolchain_has_its_current_link_and_says_how_to_build_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::new(tmp.path().to_path_buf());
+        let t = Target::parse("linux/arm64").unwrap();
+        assert_eq!(
+            current_link_for(&home, t, "zig"),
+            home.sysroots().join("aarch64-linux-musl/current")
+        );
+        assert_eq!(
+            current_link_for(&home, t, "gcc"),
+            home.sysroots().join("aarch64-linux-musl/current-gcc")
+        );
+        let err = find_for(&home, t, None, &["curl".into()], "gcc")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "no sysroot is built for aarch64-linux-musl with curl with the gcc toolchain; run `crossroot build --target aarch64-linux-musl --toolchain gcc curl` first"
+        );
+        let err = find(&home, t, None, &[]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "no sysroot is built for aarch64-linux-musl; run `crossroot build --target aarch64-linux-musl` first"
+        );
+    }
 }

@@ -1,4 +1,8 @@
-//! The cross compiler: finding an installed zig, or fetching the pinned release.
+//! The cross compiler. Three kinds share everything after "here are the wrappers and the
+//! identity" ([`Toolchain`]): zig ([`Zig`], below), the host's GNU cross gcc with musl built by
+//! crossroot ([`gcc`]), and prebuilt musl-cross-make tarballs ([`prebuilt`]).
+//!
+//! Finding zig: an installed one, or the pinned release fetched.
 //!
 //! Order: `$ZIG`, `zig` on `PATH`, the `ziglang` Python package, a release crossroot fetched
 //! before, then the recipe's release for this host. An installed zig must satisfy the
@@ -18,6 +22,13 @@ use sha2::{Digest, Sha256};
 
 use crate::cache::{self, Home};
 use crate::recipe::{SourceArtifact, ToolchainRecipe};
+use crate::target::Target;
+
+pub mod gcc;
+pub mod prebuilt;
+
+pub use gcc::GccMusl;
+pub use prebuilt::Prebuilt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ToolchainError {
@@ -60,6 +71,36 @@ pub enum ToolchainError {
     },
     #[error("the zig release archive {archive} holds no `zig` executable at its top")]
     BadArchive { archive: PathBuf },
+    #[error(
+        "the gcc toolchain needs `{program}` for {target}, which is not on PATH; install it with `apt-get install {package}` (`crossroot doctor` lists what each target needs)"
+    )]
+    NoHostGcc {
+        target: String,
+        program: String,
+        package: String,
+    },
+    #[error("crossroot has no gcc route for {target}; use --toolchain zig")]
+    NoGccRoute { target: String },
+    #[error(
+        "the gcc toolchain for {target} needs the Linux kernel headers (linux/version.h, asm/); looked in {looked}; install `{package}`"
+    )]
+    NoKernelHeaders {
+        target: String,
+        looked: String,
+        package: String,
+    },
+    #[error(transparent)]
+    Step(Box<StepFailure>),
+    #[error(
+        "the toolchain recipe {recipe} pins no archive for host `{host}` and target {target}; add a [[toolchain.release]] with host = \"{host}\" and target = \"{target}\""
+    )]
+    NoPrebuilt {
+        recipe: String,
+        host: String,
+        target: String,
+    },
+    #[error("the prebuilt toolchain archive {archive} does not hold {want}")]
+    BadPrebuilt { archive: PathBuf, want: String },
     #[error(transparent)]
     Cache(#[from] cache::CacheError),
     #[error(transparent)]
@@ -70,6 +111,21 @@ pub enum ToolchainError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A step of building a toolchain (musl's configure, make, install) that failed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{label}: step `{step}` failed ({status})\n  command: {command}\n  directory: {cwd}\n  last lines of output:\n{tail}\n  full log: {log}"
+)]
+pub struct StepFailure {
+    pub label: String,
+    pub step: String,
+    pub command: String,
+    pub cwd: PathBuf,
+    pub status: String,
+    pub tail: String,
+    pub log: PathBuf,
 }
 
 /// What crossroot needs from the host environment, read once (tests pass their own).
@@ -103,7 +159,7 @@ impl HostEnv {
     }
 }
 
-fn is_executable(p: &Path) -> bool {
+pub(crate) fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
@@ -115,6 +171,118 @@ pub struct ToolchainId {
     pub version: String,
     /// sha256 of the compiler executable.
     pub sha256: String,
+}
+
+/// The compiler a plan builds with: zig for every target, or one directory-based toolchain
+/// (the gcc route or a prebuilt tarball) per target. Everything after it (keys, wrappers,
+/// builds, sysroots, env) asks it only for [`Toolchain::id`] and [`Toolchain::wrappers`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Toolchain {
+    Zig(Zig),
+    Gcc(Vec<GccMusl>),
+    Prebuilt(Vec<Prebuilt>),
+}
+
+/// A per-target toolchain missing for a target the plan asks for (a bug in the caller).
+fn missing(kind: &str, target: &Target) -> ! {
+    panic!(
+        "the {kind} toolchain was resolved without {}",
+        target.triple
+    )
+}
+
+impl Toolchain {
+    /// What `--toolchain` calls it: `zig`, `gcc`, or the prebuilt recipe's name.
+    pub fn choice(&self) -> String {
+        match self {
+            Toolchain::Zig(_) => "zig".into(),
+            Toolchain::Gcc(_) => "gcc".into(),
+            Toolchain::Prebuilt(p) => p.first().map_or_else(String::new, |p| p.recipe.clone()),
+        }
+    }
+
+    /// For messages: `zig 0.17.1`, `gcc 12.2.0 + musl 1.2.5`, `my-cross 1.0.0 (prebuilt)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Toolchain::Zig(z) => format!("zig {}", z.version),
+            Toolchain::Gcc(g) => g.first().map_or_else(|| "gcc".into(), |g| g.id().version),
+            Toolchain::Prebuilt(p) => p.first().map_or_else(String::new, |p| {
+                format!("{} {} (prebuilt)", p.recipe, p.version)
+            }),
+        }
+    }
+
+    /// The identity hashed into every package key for `target`.
+    pub fn id(&self, target: &Target) -> ToolchainId {
+        match self {
+            Toolchain::Zig(z) => z.id(),
+            Toolchain::Gcc(g) => g
+                .iter()
+                .find(|g| g.target == target)
+                .unwrap_or_else(|| missing("gcc", target))
+                .id(),
+            Toolchain::Prebuilt(p) => p
+                .iter()
+                .find(|p| p.target == target)
+                .unwrap_or_else(|| missing("prebuilt", target))
+                .id(),
+        }
+    }
+
+    /// The program the C compiler wrapper runs (the manifest records it).
+    pub fn exe(&self, target: &Target) -> PathBuf {
+        match self {
+            Toolchain::Zig(z) => z.exe.clone(),
+            Toolchain::Gcc(_) | Toolchain::Prebuilt(_) => {
+                self.bin_dir(target).join(format!("{}-gcc", target.triple))
+            }
+        }
+    }
+
+    fn bin_dir(&self, target: &Target) -> PathBuf {
+        match self {
+            Toolchain::Zig(z) => z.exe.parent().map(Path::to_path_buf).unwrap_or_default(),
+            Toolchain::Gcc(g) => g
+                .iter()
+                .find(|g| g.target == target)
+                .unwrap_or_else(|| missing("gcc", target))
+                .dir
+                .join("bin"),
+            Toolchain::Prebuilt(p) => p
+                .iter()
+                .find(|p| p.target == target)
+                .unwrap_or_else(|| missing("prebuilt", target))
+                .dir
+                .join("bin"),
+        }
+    }
+
+    /// `<triple>-cc`, `-c++`, `-ar` and `-ranlib` for `target`: see [`compiler_wrappers`] and
+    /// [`dir_wrappers`].
+    pub fn wrappers(&self, target: &Target, home: &Home) -> Vec<(String, String)> {
+        match self {
+            Toolchain::Zig(z) => compiler_wrappers(z, target, &home.zig_cache()),
+            _ => dir_wrappers(&self.bin_dir(target), target, &self.describe()),
+        }
+    }
+}
+
+/// Wrappers that run a musl-cross-make style `bin/` by absolute path: `<triple>-gcc` as the
+/// C compiler, `-g++` as the C++ one, and its `-ar` and `-ranlib`.
+pub fn dir_wrappers(bin: &Path, target: &Target, what: &str) -> Vec<(String, String)> {
+    let t = target.triple;
+    let run = |role: &str, tool: &str| {
+        format!(
+            "#!/bin/sh\n# Generated by crossroot: {role} for {t} ({what}).\nexec {} \"$@\"\n",
+            sh_quote(&bin.join(format!("{t}-{tool}")).display().to_string())
+        )
+    };
+    vec![
+        (format!("{t}-cc"), run("C compiler", "gcc")),
+        (format!("{t}-c++"), run("C++ compiler", "g++")),
+        (format!("{t}-ar"), run("archiver", "ar")),
+        (format!("{t}-ranlib"), run("archive indexer", "ranlib")),
+    ]
 }
 
 /// A zig that crossroot will compile with.
@@ -164,7 +332,7 @@ fn stamp(exe: &Path) -> Option<(u64, u128)> {
     Some((m.len(), mtime))
 }
 
-fn sha256_file(path: &Path) -> Result<String, ToolchainError> {
+pub(crate) fn sha256_file(path: &Path) -> Result<String, ToolchainError> {
     let io = |source| ToolchainError::Io {
         path: path.to_path_buf(),
         source,
@@ -704,5 +872,64 @@ mod tests {
             .unwrap();
         assert_eq!(changed.version, "0.15.3");
         assert_ne!(changed.sha256, first.sha256);
+    }
+
+    #[test]
+    fn directory_toolchains_share_one_wrapper_shape() {
+        let home = Home::new(PathBuf::from("/h"));
+        let a64 = Target::parse("aarch64-linux-musl").unwrap();
+        let rv = Target::parse("riscv64-linux-musl").unwrap();
+        let set = crate::recipe::RecipeSet::builtin().unwrap();
+        let gcc = |t: &'static Target| {
+            let host = gcc::HostGcc {
+                gnu_triple: t.gnu_triple.unwrap(),
+                exe: PathBuf::from(format!("/usr/bin/{}-gcc", t.gnu_triple.unwrap())),
+                version: "12.2.0".into(),
+                sha256: "a".repeat(64),
+                kernel_include: PathBuf::from("/inc"),
+                kernel_asm: PathBuf::from("/inc/asm"),
+                kernel_headers: "b".repeat(64),
+            };
+            GccMusl::new(&home, set.toolchain("musl").unwrap(), t, host)
+        };
+        let tc = Toolchain::Gcc(vec![gcc(a64), gcc(rv)]);
+        assert_eq!(tc.choice(), "gcc");
+        assert_eq!(tc.describe(), "gcc 12.2.0 + musl 1.2.5");
+        assert_ne!(tc.id(a64), tc.id(rv));
+        let dir = gcc(a64).dir;
+        assert_eq!(tc.exe(a64), dir.join("bin/aarch64-linux-musl-gcc"));
+        let w: BTreeMap<String, String> = tc.wrappers(a64, &home).into_iter().collect();
+        assert_eq!(
+            w.keys().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "aarch64-linux-musl-ar",
+                "aarch64-linux-musl-c++",
+                "aarch64-linux-musl-cc",
+                "aarch64-linux-musl-ranlib"
+            ]
+        );
+        let cc = &w["aarch64-linux-musl-cc"];
+        assert!(
+            cc.ends_with(&format!(
+                "exec '{}' \"$@\"\n",
+                dir.join("bin/aarch64-linux-musl-gcc").display()
+            )),
+            "{cc}"
+        );
+        assert!(w["aarch64-linux-musl-c++"].contains("aarch64-linux-musl-g++"));
+        // zig keeps its own wrappers.
+        let zig = Zig {
+            exe: PathBuf::from("/z/zig"),
+            version: "0.17.1".into(),
+            sha256: "c".repeat(64),
+            origin: "PATH".into(),
+        };
+        let z = Toolchain::Zig(zig.clone());
+        assert_eq!(
+            z.wrappers(a64, &home),
+            compiler_wrappers(&zig, a64, &home.zig_cache())
+        );
+        assert_eq!(z.id(rv), zig.id());
+        assert_eq!(z.choice(), "zig");
     }
 }

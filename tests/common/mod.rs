@@ -1,5 +1,7 @@
 //! Shared by the CLI, bundle and CI tests: a tiny `make` recipe served by a real HTTP server on
-//! 127.0.0.1, and the crossroot binary run against a home of the test's own.
+//! 127.0.0.1, and the crossroot binary run against a home of the test's own. Shared by the
+//! end-to-end tests (zig and gcc): the Go program with cgo and libcurl, the local server it
+//! fetches from, and the output it must print.
 
 #![allow(dead_code)]
 
@@ -197,4 +199,124 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// The Go program the end-to-end tests build against the curl stack with cgo: it prints
+/// libcurl's version and features, then fetches the URL given (gzip-encoded, through zlib).
+pub const GO_PROGRAM: &str = r#"package main
+
+/*
+#cgo pkg-config: libcurl
+#include <stdio.h>
+#include <stdlib.h>
+#include <curl/curl.h>
+
+static int fetch(const char *url) {
+	CURL *h = curl_easy_init();
+	if (!h) return -1;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	CURLcode rc = curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	fflush(stdout);
+	return (int)rc;
+}
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"unsafe"
+)
+
+func main() {
+	C.curl_global_init(C.CURL_GLOBAL_DEFAULT)
+	info := C.curl_version_info(C.CURLVERSION_NOW)
+	fmt.Println(C.GoString(C.curl_version()))
+	var feats []string
+	f := info.features
+	if f&C.CURL_VERSION_SSL != 0 {
+		feats = append(feats, "SSL")
+	}
+	if f&C.CURL_VERSION_HTTP2 != 0 {
+		feats = append(feats, "HTTP2")
+	}
+	if f&C.CURL_VERSION_ASYNCHDNS != 0 {
+		feats = append(feats, "AsynchDNS")
+	}
+	if f&C.CURL_VERSION_LIBZ != 0 {
+		feats = append(feats, "libz")
+	}
+	fmt.Println("features:", strings.Join(feats, " "))
+	if info.ares != nil {
+		fmt.Println("ares:", C.GoString(info.ares))
+	}
+	if len(os.Args) > 1 {
+		url := C.CString(os.Args[1])
+		defer C.free(unsafe.Pointer(url))
+		fmt.Println()
+		if rc := C.fetch(url); rc != 0 {
+			fmt.Println("fetch failed:", rc)
+			os.Exit(1)
+		}
+		fmt.Println()
+	}
+}
+"#;
+
+pub const BODY: &str = "hello from a static libcurl";
+
+/// The lines the Go program must print for the built-in recipes' versions.
+pub fn go_program_output(recipes: &crossroot::recipe::RecipeSet) -> Vec<String> {
+    let v = |n: &str| recipes.library(n).unwrap().version.to_string();
+    vec![
+        format!("libcurl/{}", v("curl")),
+        format!("OpenSSL/{}", v("openssl")),
+        format!("zlib/{}", v("zlib")),
+        format!("c-ares/{}", v("c-ares")),
+        format!("nghttp2/{}", v("nghttp2")),
+        "features: SSL HTTP2 AsynchDNS libz".to_string(),
+        BODY.to_string(),
+    ]
+}
+
+/// Serves `BODY` gzip-encoded on 127.0.0.1 to `count` requests; returns the port.
+pub fn serve_gzip(count: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(BODY.as_bytes()).unwrap();
+    let body = gz.finish().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(count) {
+            let Ok(mut s) = stream else { continue };
+            s.set_read_timeout(Some(Duration::from_secs(30))).ok();
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let req = String::from_utf8_lossy(&req).to_ascii_lowercase();
+            // Only a client that asked for gzip gets it: that proves zlib is live.
+            let (enc, payload): (&str, Vec<u8>) =
+                if req.contains("accept-encoding:") && req.contains("gzip") {
+                    ("Content-Encoding: gzip\r\n", body.clone())
+                } else {
+                    ("", b"client did not accept gzip".to_vec())
+                };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n{enc}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                payload.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&payload);
+        }
+    });
+    port
 }
