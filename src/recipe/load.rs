@@ -16,6 +16,7 @@ pub const BUILTIN_RECIPES: &[(&str, &str)] = &[
     ("sqlite.toml", include_str!("../../recipes/sqlite.toml")),
     ("zstd.toml", include_str!("../../recipes/zstd.toml")),
     ("xz.toml", include_str!("../../recipes/xz.toml")),
+    ("libffi.toml", include_str!("../../recipes/libffi.toml")),
     ("pcre2.toml", include_str!("../../recipes/pcre2.toml")),
 ];
 

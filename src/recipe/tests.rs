@@ -21,7 +21,8 @@ fn builtin_recipes_parse() {
     assert_eq!(
         names,
         [
-            "c-ares", "curl", "nghttp2", "openssl", "pcre2", "sqlite", "xz", "zlib", "zstd"
+            "c-ares", "curl", "libffi", "nghttp2", "openssl", "pcre2", "sqlite", "xz", "zlib",
+            "zstd"
         ]
     );
     let curl = set.library("curl").unwrap();
