@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what crossroot's builds and its tests need on a Debian/Ubuntu host:
-# build tools from the distribution, zig from PyPI (the `ziglang` package), and meson from
-# PyPI too: the toolchain-file tests need meson 1.6 or later, the first that knows zig's linker.
+# build tools from the distribution (tcl because sqlite's build runs tclsh), zig from PyPI
+# (the `ziglang` package), and meson from PyPI too: the toolchain-file tests need meson 1.6 or
+# later, the first that knows zig's linker.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; else SUDO=; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    make cmake perl pkgconf file ca-certificates \
+    make cmake perl pkgconf file ca-certificates tcl \
     golang-go qemu-user-static ninja-build >/dev/null
 python3 -m pip install --quiet --disable-pip-version-check 'ziglang>=0.14.1,<0.18' 'meson>=1.6' pyyaml
 python3 -m ziglang version
