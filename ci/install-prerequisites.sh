@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Installs what crossroot's builds and its tests need on a Debian/Ubuntu host:
-# build tools from the distribution, the GNU cross compilers of the gcc toolchain for arm64
-# and riscv64 (they bring binutils and the kernel headers), zig from PyPI (the `ziglang`
-# package), and meson from PyPI too: the toolchain-file tests need meson 1.6 or later, the
-# first that knows zig's linker.
+# build tools from the distribution (tcl because sqlite's build runs tclsh), the GNU cross
+# compilers of the gcc toolchain for arm64 and riscv64 (they bring binutils and the kernel
+# headers), zig from PyPI (the `ziglang` package), and meson from PyPI too: the
+# toolchain-file tests need meson 1.6 or later, the first that knows zig's linker.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; else SUDO=; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    make cmake perl pkgconf file ca-certificates \
+    make cmake perl pkgconf file ca-certificates tcl \
     golang-go qemu-user-static ninja-build \
     gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu >/dev/null
 python3 -m pip install --quiet --disable-pip-version-check 'ziglang>=0.14.1,<0.18' 'meson>=1.6' pyyaml

@@ -11,7 +11,7 @@ use crate::target::Target;
 #[command(
     name = "crossroot",
     version,
-    about = "Static musl cross sysroots for C libraries (curl, OpenSSL, nghttp2, c-ares, zlib), and the environment that builds static CGO binaries with them",
+    about = "Static musl cross sysroots for C libraries (curl, OpenSSL, nghttp2, c-ares, zlib, SQLite, zstd, xz, libffi, PCRE2, or your own recipes), and the environment that builds static CGO binaries with them",
     after_help = "Example:\n  crossroot build --target aarch64-linux-musl curl\n  eval \"$(crossroot env --target aarch64-linux-musl)\"\n  go build -ldflags '-extldflags \"-static\"'"
 )]
 pub struct Cli {

@@ -329,6 +329,13 @@ fn list_and_verify() {
         "riscv64-linux-musl",
         "linux/riscv64",
         "linux64-riscv64",
+        "sqlite",
+        "3.46.1",
+        "zstd",
+        "xz",
+        "libffi",
+        "pcre2",
+        "10.46.0",
     ] {
         assert!(text.contains(want), "{want}:\n{text}");
     }

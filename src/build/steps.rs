@@ -16,6 +16,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "triple",
     "openssl-target",
     "cmake-processor",
+    "cflags",
 ];
 
 /// Host programs the builds run.
@@ -132,6 +133,7 @@ pub fn steps_for(
 ) -> Result<Vec<BuildStep>, String> {
     let t = pkg.target;
     let p = |x: &Path| x.display().to_string();
+    let cflags = options.cflags();
     let vars: BTreeMap<&str, String> = [
         ("prefix", p(&dirs.prefix)),
         ("deps", p(&dirs.deps)),
@@ -140,6 +142,8 @@ pub fn steps_for(
         ("triple", t.triple.to_string()),
         ("openssl-target", t.openssl_target.to_string()),
         ("cmake-processor", t.cmake_processor.to_string()),
+        // What crossroot puts in CFLAGS, for recipes that add to it rather than replace it.
+        ("cflags", cflags.clone()),
     ]
     .into_iter()
     .collect();
@@ -151,7 +155,6 @@ pub fn steps_for(
         .collect::<Result<_, _>>()?;
     let tool = |suffix: &str| p(&dirs.bin.join(format!("{}-{suffix}", t.triple)));
     let cxx = pkg.build.languages.contains(&Language::Cxx);
-    let cflags = options.cflags();
 
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     env.insert("PATH".into(), tools.path.to_string_lossy().into_owned());
@@ -436,6 +439,38 @@ mod tests {
         assert!(a.contains(&"-DENABLE_LIB_ONLY=ON".to_string()));
         assert!(!a.iter().any(|x| x.starts_with("-DCMAKE_CXX_COMPILER")));
         assert_eq!(s.last().unwrap().args, vec!["--install", "/stage/build"]);
+    }
+
+    #[test]
+    fn cflags_placeholder_adds_to_crossroots_flags() {
+        let s = steps("libffi", "aarch64-linux-musl");
+        assert_eq!(
+            s[0].env["CFLAGS"],
+            "-O2 -g0 -Wno-error=implicit-function-declaration"
+        );
+        let set = RecipeSet::builtin().unwrap();
+        let tc = ToolchainId {
+            name: "zig".into(),
+            version: "0.17.1".into(),
+            sha256: "0".repeat(64),
+        };
+        let debug = BuildOptions {
+            debug_info: true,
+            ..BuildOptions::default()
+        };
+        let p = plan(
+            &set,
+            &["libffi".into()],
+            &[Target::parse("riscv64-linux-musl").unwrap()],
+            &tc,
+            &debug,
+        )
+        .unwrap();
+        let s = steps_for(&p.targets[0].packages[0], &layout(), &tools(), &debug).unwrap();
+        assert_eq!(
+            s[0].env["CFLAGS"],
+            "-O2 -g -Wno-error=implicit-function-declaration"
+        );
     }
 
     #[test]

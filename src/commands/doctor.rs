@@ -27,7 +27,7 @@ const CHECKS: &[Check] = &[
         program: "cmake",
         alternatives: &[],
         debian: "cmake",
-        why: "builds c-ares and nghttp2",
+        why: "builds c-ares, nghttp2 and pcre2",
         required: true,
     },
     Check {
@@ -43,6 +43,20 @@ const CHECKS: &[Check] = &[
         debian: "pkgconf",
         why: "reads .pc files for builds and the pkg-config wrapper",
         required: true,
+    },
+    Check {
+        program: "tclsh",
+        alternatives: &["tclsh8.6", "tclsh8.7"],
+        debian: "tcl",
+        why: "builds sqlite (generates its amalgamation)",
+        required: false,
+    },
+    Check {
+        program: "cc",
+        alternatives: &["gcc", "clang"],
+        debian: "gcc",
+        why: "builds sqlite (compiles its code generators for this machine)",
+        required: false,
     },
     Check {
         program: "go",

@@ -8,6 +8,13 @@ use crate::target::TARGETS;
 pub fn run(settings: &Settings) -> Result<i32> {
     let recipes = super::load_recipes(settings)?;
     println!("Packages:");
+    // Columns as wide as their longest entry (licenses such as `BSD-3-Clause OR GPL-2.0-only`).
+    let width = |f: &dyn Fn(&crate::recipe::Recipe) -> usize, min: usize| {
+        recipes.libraries().map(f).max().unwrap_or(0).max(min)
+    };
+    let name_w = width(&|r| r.name.len(), 10);
+    let version_w = width(&|r| r.version.to_string().len(), 9);
+    let license_w = width(&|r| r.license.len(), 11);
     for r in recipes.libraries() {
         let deps: Vec<String> = r
             .dependencies
@@ -15,7 +22,7 @@ pub fn run(settings: &Settings) -> Result<i32> {
             .map(|(n, req)| format!("{n} {req}"))
             .collect();
         println!(
-            "  {:<10} {:<9} {:<11} {}{}",
+            "  {:<name_w$} {:<version_w$} {:<license_w$} {}{}",
             r.name,
             r.version.to_string(),
             r.license,

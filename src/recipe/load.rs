@@ -14,6 +14,11 @@ pub const BUILTIN_RECIPES: &[(&str, &str)] = &[
     ("nghttp2.toml", include_str!("../../recipes/nghttp2.toml")),
     ("c-ares.toml", include_str!("../../recipes/c-ares.toml")),
     ("curl.toml", include_str!("../../recipes/curl.toml")),
+    ("sqlite.toml", include_str!("../../recipes/sqlite.toml")),
+    ("zstd.toml", include_str!("../../recipes/zstd.toml")),
+    ("xz.toml", include_str!("../../recipes/xz.toml")),
+    ("libffi.toml", include_str!("../../recipes/libffi.toml")),
+    ("pcre2.toml", include_str!("../../recipes/pcre2.toml")),
 ];
 
 /// Every recipe crossroot can see: the user's directories first, then the built-in ones.

@@ -131,7 +131,7 @@ pub struct BuildSpec {
     #[serde(default = "default_languages")]
     pub languages: Vec<Language>,
     /// Arguments for configure / cmake / Configure. Placeholders: `{prefix}`, `{deps}`,
-    /// `{host}`, `{build}`, `{openssl-target}`, `{cmake-processor}`, `{triple}`.
+    /// `{host}`, `{build}`, `{openssl-target}`, `{cmake-processor}`, `{triple}`, `{cflags}`.
     #[serde(default)]
     pub args: Vec<String>,
     /// `make` invocations of the compile step, each a list of arguments (`[["-C", "lib"]]`);

@@ -18,7 +18,13 @@ fn err(text: &str) -> String {
 fn builtin_recipes_parse() {
     let set = RecipeSet::builtin().unwrap();
     let names: Vec<_> = set.libraries().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["c-ares", "curl", "nghttp2", "openssl", "zlib"]);
+    assert_eq!(
+        names,
+        [
+            "c-ares", "curl", "libffi", "nghttp2", "openssl", "pcre2", "sqlite", "xz", "zlib",
+            "zstd"
+        ]
+    );
     let curl = set.library("curl").unwrap();
     assert_eq!(curl.version.to_string(), "8.14.1");
     assert_eq!(curl.dependencies.len(), 4);
@@ -32,6 +38,20 @@ fn builtin_recipes_parse() {
     let zig = set.toolchain("zig").unwrap();
     assert!(zig.version_req.matches(&semver::Version::new(0, 17, 1)));
     assert!(zig.releases.iter().any(|r| r.host == "x86_64-linux"));
+}
+
+#[test]
+fn every_builtin_library_has_a_source_in_the_debian_archive() {
+    // Upstream hosts may be unreachable (CI, firewalled builders); the Debian pool is the
+    // fallback every built-in recipe keeps.
+    let set = RecipeSet::builtin().unwrap();
+    for r in set.libraries() {
+        assert!(
+            r.sources.iter().any(|s| s.debian.is_some()),
+            "{} pins no source with a `debian` package",
+            r.name
+        );
+    }
 }
 
 #[test]
