@@ -12,6 +12,7 @@ pub mod elf;
 pub mod env;
 pub mod extract;
 pub mod fetch;
+pub mod openpgp;
 pub mod plan;
 pub mod recipe;
 pub mod report;

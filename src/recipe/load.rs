@@ -21,6 +21,19 @@ pub const BUILTIN_RECIPES: &[(&str, &str)] = &[
     ("pcre2.toml", include_str!("../../recipes/pcre2.toml")),
 ];
 
+/// The signing keys the built-in recipes pin (`recipes/keys/`), by the path the recipes use.
+/// A recipe in a `--recipes` directory finds its keys beside it first, then these.
+pub const BUILTIN_KEYS: &[(&str, &[u8])] = &[
+    (
+        "keys/curl.asc",
+        include_bytes!("../../recipes/keys/curl.asc"),
+    ),
+    (
+        "keys/openssl.asc",
+        include_bytes!("../../recipes/keys/openssl.asc"),
+    ),
+];
+
 /// Every recipe crossroot can see: the user's directories first, then the built-in ones.
 #[derive(Debug, Clone, Default)]
 pub struct RecipeSet {

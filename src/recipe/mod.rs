@@ -7,7 +7,7 @@
 mod load;
 pub mod profile;
 
-pub use load::{BUILTIN_RECIPES, RecipeSet};
+pub use load::{BUILTIN_KEYS, BUILTIN_RECIPES, RecipeSet};
 
 use std::collections::BTreeMap;
 use std::fmt;
