@@ -112,6 +112,10 @@ struct PackageKeyInput<'a> {
     name: &'a str,
     version: String,
     sources: Vec<(&'a str, &'a str)>,
+    /// Per source file, the fingerprints of the keys that must have signed it (left out when
+    /// none does, so unsigned packages keep their keys).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    signed_by: BTreeMap<&'a str, &'a [String]>,
     build: &'a BuildSpec,
     install: &'a InstallSpec,
     toolchain: &'a ToolchainId,
@@ -240,6 +244,14 @@ pub fn plan_with(
                     .sources
                     .iter()
                     .map(|s: &SourceArtifact| (s.file.as_str(), s.sha256.as_str()))
+                    .collect(),
+                signed_by: recipe
+                    .sources
+                    .iter()
+                    .filter_map(|s| {
+                        let sig = s.signature.as_ref()?;
+                        Some((s.file.as_str(), sig.fingerprints.as_slice()))
+                    })
                     .collect(),
                 build: &build,
                 install: &recipe.install,
@@ -409,6 +421,56 @@ mod tests {
         assert_ne!(k3["curl"], k0["curl"]);
         assert_eq!(k3["openssl"], k0["openssl"]);
         assert_eq!(k3["nghttp2"], k0["nghttp2"]);
+    }
+
+    #[test]
+    fn the_signing_fingerprints_are_part_of_the_package_key() {
+        let set = RecipeSet::builtin().unwrap();
+        let keys = |set: &RecipeSet| -> BTreeMap<String, String> {
+            plan(
+                set,
+                &["curl".into()],
+                &[t("x86_64-linux-musl")],
+                &tc(),
+                &BuildOptions::default(),
+            )
+            .unwrap()
+            .targets[0]
+                .packages
+                .iter()
+                .map(|x| (x.recipe.name.clone(), x.key.clone()))
+                .collect()
+        };
+        let k0 = keys(&set);
+        let curl = crate::recipe::BUILTIN_RECIPES
+            .iter()
+            .find(|(f, _)| *f == "curl.toml")
+            .unwrap()
+            .1;
+        // Another key of the same key file pinned instead: same sources, another package.
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("curl.toml"),
+            curl.replace(
+                "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2",
+                "4461EAF0F8E9097F48AF0555F9FEAFF9D34A1BDB",
+            ),
+        )
+        .unwrap();
+        let k1 = keys(&RecipeSet::load(&[dir.path().to_path_buf()]).unwrap());
+        assert_ne!(k1["curl"], k0["curl"]);
+        assert_eq!(k1["openssl"], k0["openssl"]);
+        // No signature at all: another package again.
+        let unsigned: String = curl
+            .lines()
+            .filter(|l| !l.starts_with("signature = "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        fs::write(dir.path().join("curl.toml"), unsigned).unwrap();
+        let k2 = keys(&RecipeSet::load(&[dir.path().to_path_buf()]).unwrap());
+        assert_ne!(k2["curl"], k0["curl"]);
+        assert_ne!(k2["curl"], k1["curl"]);
+        assert_eq!(k2["zlib"], k0["zlib"]);
     }
 
     fn lib(name: &str, version: &str, deps: &str) -> String {

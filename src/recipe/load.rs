@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Recipe, RecipeError, RecipeFile, ToolchainRecipe, parse};
+use super::{Recipe, RecipeError, RecipeFile, ToolchainRecipe, parse, parse_builtin};
 
 /// The recipes shipped in `recipes/`, compiled into the binary so it works from any directory.
 pub const BUILTIN_RECIPES: &[(&str, &str)] = &[
@@ -74,24 +74,29 @@ impl RecipeSet {
                     path: path.clone(),
                     source,
                 })?;
-                here.add(&path, &text)?;
+                here.add(&path, &text, false)?;
             }
             set.merge_missing(here);
         }
         let mut builtin = RecipeSet::default();
         for (file, text) in BUILTIN_RECIPES {
-            builtin.add(&Path::new("recipes").join(file), text)?;
+            builtin.add(&Path::new("recipes").join(file), text, true)?;
         }
         set.merge_missing(builtin);
         Ok(set)
     }
 
-    fn add(&mut self, path: &Path, text: &str) -> Result<(), RecipeError> {
+    fn add(&mut self, path: &Path, text: &str, builtin: bool) -> Result<(), RecipeError> {
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or_default();
-        let (name, other) = match parse(path, text)? {
+        let parsed = if builtin {
+            parse_builtin(path, text)?
+        } else {
+            parse(path, text)?
+        };
+        let (name, other) = match parsed {
             RecipeFile::Library(r) => {
                 let name = r.name.clone();
                 (

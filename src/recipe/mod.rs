@@ -61,22 +61,60 @@ impl fmt::Display for Origin {
 
 /// One pinned file of upstream source. A recipe may pin several for one version (the upstream
 /// release and a distribution's repack, say); any one of them builds the package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct SourceArtifact {
     /// File name in caches and mirrors.
     pub file: String,
     /// Lower-case hex sha256 of the file.
     pub sha256: String,
     /// Upstream URLs, tried in order.
-    #[serde(default)]
     pub urls: Vec<String>,
     /// The Debian source package that carries this exact file in the archive's pool.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub debian: Option<DebianSource>,
-    /// Detached OpenPGP signature file next to the upstream file (`<url>.asc`), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<String>,
+    /// The detached OpenPGP signature that must verify the file before it is used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureSpec>,
+}
+
+/// A detached OpenPGP signature of a source file and the keys that may have made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SignatureSpec {
+    /// Its file name in mirrors and in the download cache (`<file>.asc` unless the recipe says).
+    pub file: String,
+    /// Where it is beside each upstream URL: `<url>.asc`, or the URL's last segment replaced
+    /// by `file` when the recipe names one.
+    pub urls: Vec<String>,
+    /// The key file as the recipe names it, relative to the recipe's directory.
+    pub key: String,
+    /// Primary key fingerprints (upper-case hex) whose keys, or their signing subkeys, may sign.
+    pub fingerprints: Vec<String>,
+    /// The key file's contents, read when the recipe was loaded.
+    #[serde(skip)]
+    pub key_data: KeyData,
+}
+
+/// The bytes of a pinned key file and their sha256.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KeyData {
+    pub bytes: std::sync::Arc<[u8]>,
+    pub sha256: String,
+    /// Where the bytes were read from (a path, or `built-in keys/<name>.asc`).
+    pub origin: String,
+}
+
+impl fmt::Debug for KeyData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "KeyData({}, {} bytes, sha256 {})",
+            self.origin,
+            self.bytes.len(),
+            self.sha256
+        )
+    }
 }
 
 /// Where the Debian archive keeps a source file: `pool/<component>/<prefix>/<package>/<file>`.
@@ -289,13 +327,65 @@ struct RawFile {
     package: Option<RawPackage>,
     toolchain: Option<RawToolchain>,
     #[serde(default)]
-    source: Vec<Spanned<SourceArtifact>>,
+    source: Vec<Spanned<RawSource>>,
     #[serde(default)]
     dependencies: BTreeMap<Spanned<String>, Spanned<String>>,
     build: Option<BuildSpec>,
     #[serde(default)]
     target: BTreeMap<Spanned<String>, TargetOverride>,
     install: Option<InstallSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSource {
+    file: String,
+    sha256: String,
+    #[serde(default)]
+    urls: Vec<String>,
+    #[serde(default)]
+    debian: Option<DebianSource>,
+    #[serde(default)]
+    signature: Option<Spanned<RawSignature>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSignatureTable {
+    #[serde(default)]
+    file: Option<String>,
+    key: Spanned<String>,
+    fingerprints: Vec<Spanned<String>>,
+}
+
+/// `signature = { key = …, fingerprints = […] }`. The bare file name that older recipes could
+/// write names no key to check with, so it is an error that says what to write instead.
+#[derive(Debug)]
+struct RawSignature(RawSignatureTable);
+
+impl<'de> Deserialize<'de> for RawSignature {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RawSignature;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table { key = \"keys/<name>.asc\", fingerprints = [\"<primary key fingerprint>\"] }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawSignature, E> {
+                Err(E::custom(format!(
+                    "signature = \"{v}\" names no key to check it with; write signature = {{ key = \"keys/<name>.asc\", fingerprints = [\"<primary key fingerprint>\"] }} (the signature file is then `<file>.asc`; add file = \"{v}\" if it is named otherwise)"
+                )))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawSignature, A::Error> {
+                RawSignatureTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawSignature)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,7 +417,7 @@ struct RawToolchain {
     #[serde(default)]
     release: Vec<Spanned<ToolchainRelease>>,
     #[serde(default)]
-    source: Vec<Spanned<SourceArtifact>>,
+    source: Vec<Spanned<RawSource>>,
 }
 
 /// A parsed recipe file: a library or a toolchain.
@@ -340,6 +430,16 @@ pub enum RecipeFile {
 struct Ctx<'a> {
     path: &'a Path,
     text: &'a str,
+    keys: KeyBase<'a>,
+}
+
+/// Where a recipe's signing keys are looked up.
+#[derive(Debug, Clone, Copy)]
+enum KeyBase<'a> {
+    /// A recipe on disk: beside it (`<dir>/<key>`), then among the built-in keys.
+    Dir(&'a Path),
+    /// A built-in recipe: the built-in keys only.
+    Builtin,
 }
 
 impl Ctx<'_> {
@@ -424,13 +524,15 @@ fn check_artifact(
     Ok(())
 }
 
-/// Checks one `[[source]]` (or `[[toolchain.source]]`): names, checksum, where to fetch it.
-fn check_source(ctx: &Ctx, s: &Spanned<SourceArtifact>) -> Result<(), RecipeError> {
-    let a = s.get_ref();
-    check_artifact(ctx, s.span(), &a.file, &a.sha256, &a.urls)?;
+/// Checks one `[[source]]` (or `[[toolchain.source]]`): names, checksum, where to fetch it,
+/// and the key of its signature.
+fn check_source(ctx: &Ctx, s: Spanned<RawSource>) -> Result<SourceArtifact, RecipeError> {
+    let span = s.span();
+    let a = s.into_inner();
+    check_artifact(ctx, span.clone(), &a.file, &a.sha256, &a.urls)?;
     if a.urls.is_empty() && a.debian.is_none() {
         return Err(ctx.at(
-            s.span(),
+            span,
             format!(
                 "source `{}` has neither urls nor a debian package to fetch it from",
                 a.file
@@ -441,19 +543,40 @@ fn check_source(ctx: &Ctx, s: &Spanned<SourceArtifact>) -> Result<(), RecipeErro
         && (!valid_name(&d.package) || !valid_file_name(&d.file) || !valid_name(&d.component))
     {
         return Err(ctx.at(
-            s.span(),
+            span,
             format!(
                 "debian source `{}`/`{}` is not a valid package and file name",
                 d.package, d.file
             ),
         ));
     }
-    Ok(())
+    let signature = match a.signature {
+        Some(sig) => Some(parse_signature(ctx, &a.file, &a.urls, sig)?),
+        None => None,
+    };
+    Ok(SourceArtifact {
+        file: a.file,
+        sha256: a.sha256,
+        urls: a.urls,
+        debian: a.debian,
+        signature,
+    })
 }
 
-/// Parses and validates one recipe file.
+/// Parses and validates one recipe file. Signing keys it names are read relative to the
+/// file's directory, or else from the keys built into crossroot.
 pub fn parse(path: &Path, text: &str) -> Result<RecipeFile, RecipeError> {
-    let ctx = Ctx { path, text };
+    let dir = path.parent().unwrap_or(Path::new(""));
+    parse_with(path, text, KeyBase::Dir(dir))
+}
+
+/// Parses a recipe built into crossroot, whose keys are built in too.
+fn parse_builtin(path: &Path, text: &str) -> Result<RecipeFile, RecipeError> {
+    parse_with(path, text, KeyBase::Builtin)
+}
+
+fn parse_with(path: &Path, text: &str, keys: KeyBase) -> Result<RecipeFile, RecipeError> {
+    let ctx = Ctx { path, text, keys };
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| ctx.line_of(s)).unwrap_or(1);
         RecipeError::Invalid {
@@ -505,7 +628,7 @@ fn parse_version(ctx: &Ctx, v: &Spanned<String>) -> Result<semver::Version, Reci
 fn parse_library(
     ctx: &Ctx,
     pkg: RawPackage,
-    sources: Vec<Spanned<SourceArtifact>>,
+    sources: Vec<Spanned<RawSource>>,
     deps: BTreeMap<Spanned<String>, Spanned<String>>,
     build: Option<BuildSpec>,
     target: BTreeMap<Spanned<String>, TargetOverride>,
@@ -524,9 +647,10 @@ fn parse_library(
             "package `{name}` pins no [[source]]; add one with file, sha256 and urls"
         )));
     }
-    for s in &sources {
-        check_source(ctx, s)?;
-    }
+    let artifacts = sources
+        .into_iter()
+        .map(|s| check_source(ctx, s))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut dependencies = BTreeMap::new();
     for (dep, req) in deps {
         if !valid_name(dep.get_ref()) {
@@ -571,7 +695,7 @@ fn parse_library(
         license: pkg.license,
         description: pkg.description,
         homepage: pkg.homepage,
-        sources: sources.into_iter().map(Spanned::into_inner).collect(),
+        sources: artifacts,
         dependencies,
         build,
         targets,
@@ -581,6 +705,144 @@ fn parse_library(
         },
         text: ctx.text.to_string(),
     })
+}
+
+/// Checks a `signature` table, reads its key file and checks the fingerprints against it.
+fn parse_signature(
+    ctx: &Ctx,
+    file: &str,
+    urls: &[String],
+    raw: Spanned<RawSignature>,
+) -> Result<SignatureSpec, RecipeError> {
+    let span = raw.span();
+    let RawSignature(t) = raw.into_inner();
+    let named = t.file.is_some();
+    let sig_file = t.file.unwrap_or_else(|| format!("{file}.asc"));
+    if !valid_file_name(&sig_file) || sig_file.starts_with('.') {
+        return Err(ctx.at(
+            span,
+            format!("signature file `{sig_file}` must be a plain file name without `/` or `..`"),
+        ));
+    }
+    let sig_urls = urls
+        .iter()
+        .map(|u| match u.rsplit_once('/') {
+            Some((dir, _)) if named => format!("{dir}/{sig_file}"),
+            _ => format!("{u}.asc"),
+        })
+        .collect();
+    if t.fingerprints.is_empty() {
+        return Err(ctx.at(
+            span,
+            format!(
+                "the signature of `{file}` lists no fingerprints: name the primary key(s) of {} that may sign it",
+                t.key.get_ref()
+            ),
+        ));
+    }
+    let mut fingerprints = Vec::new();
+    for fp in &t.fingerprints {
+        let normal = crate::openpgp::normalize_fingerprint(fp.get_ref()).ok_or_else(|| {
+            ctx.at(
+                fp.span(),
+                format!(
+                    "fingerprint `{}` is not a full key fingerprint (40 hex digits, or 64 for a v6 key)",
+                    fp.get_ref()
+                ),
+            )
+        })?;
+        if !fingerprints.contains(&normal) {
+            fingerprints.push(normal);
+        }
+    }
+    let key_data = read_key(ctx, &t.key)?;
+    let keyring = crate::openpgp::Keyring::parse(&key_data.bytes).map_err(|e| {
+        ctx.at(
+            t.key.span(),
+            format!("signature key {} {e}", key_data.origin),
+        )
+    })?;
+    keyring.check_pinned(&fingerprints).map_err(|e| {
+        let at = match &e {
+            crate::openpgp::KeyError::NotInFile { fingerprint, .. } => t
+                .fingerprints
+                .iter()
+                .find(|f| {
+                    crate::openpgp::normalize_fingerprint(f.get_ref()).as_ref() == Some(fingerprint)
+                })
+                .map(|f| f.span())
+                .unwrap_or(t.key.span()),
+            _ => t.key.span(),
+        };
+        ctx.at(at, format!("signature key {} {e}", key_data.origin))
+    })?;
+    Ok(SignatureSpec {
+        file: sig_file,
+        urls: sig_urls,
+        key: t.key.into_inner(),
+        fingerprints,
+        key_data,
+    })
+}
+
+/// Reads the key file a recipe names: beside the recipe, else among the built-in keys.
+fn read_key(ctx: &Ctx, key: &Spanned<String>) -> Result<KeyData, RecipeError> {
+    let name = key.get_ref();
+    let relative = Path::new(name);
+    let plain = !name.is_empty()
+        && !name.contains('\\')
+        && relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain {
+        return Err(ctx.at(
+            key.span(),
+            format!(
+                "signature key `{name}` must be a relative path below the recipe's directory (like keys/<name>.asc)"
+            ),
+        ));
+    }
+    let data = |bytes: Vec<u8>, origin: String| {
+        use sha2::Digest;
+        KeyData {
+            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+            bytes: bytes.into(),
+            origin,
+        }
+    };
+    let builtin = load::BUILTIN_KEYS.iter().find(|(n, _)| *n == name.as_str());
+    let looked_at = match ctx.keys {
+        KeyBase::Dir(dir) => {
+            let path = dir.join(relative);
+            match std::fs::read(&path) {
+                Ok(bytes) => return Ok(data(bytes, path.display().to_string())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    format!("{} does not exist", path.display())
+                }
+                Err(e) => {
+                    return Err(ctx.at(
+                        key.span(),
+                        format!("could not read signature key {}: {e}", path.display()),
+                    ));
+                }
+            }
+        }
+        KeyBase::Builtin => "it is not beside the built-in recipes".to_string(),
+    };
+    match builtin {
+        Some((n, bytes)) => Ok(data(bytes.to_vec(), format!("built-in {n}"))),
+        None => Err(ctx.at(
+            key.span(),
+            format!(
+                "signature key `{name}` not found: {looked_at}, and crossroot has no built-in key of that name (built-in: {})",
+                load::BUILTIN_KEYS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
 }
 
 fn parse_toolchain(ctx: &Ctx, tc: RawToolchain) -> Result<ToolchainRecipe, RecipeError> {
@@ -659,9 +921,11 @@ fn parse_toolchain(ctx: &Ctx, tc: RawToolchain) -> Result<ToolchainRecipe, Recip
             }
         }
     }
-    for s in &tc.source {
-        check_source(ctx, s)?;
-    }
+    let sources = tc
+        .source
+        .into_iter()
+        .map(|s| check_source(ctx, s))
+        .collect::<Result<Vec<_>, _>>()?;
     for r in &tc.release {
         let target = r.get_ref().target.as_deref();
         match (kind, target) {
@@ -751,7 +1015,7 @@ fn parse_toolchain(ctx: &Ctx, tc: RawToolchain) -> Result<ToolchainRecipe, Recip
         homepage: tc.homepage,
         minisign_key: tc.minisign_key.map(Spanned::into_inner),
         releases: tc.release.into_iter().map(Spanned::into_inner).collect(),
-        sources: tc.source.into_iter().map(Spanned::into_inner).collect(),
+        sources,
         origin: Origin {
             path: ctx.path.to_path_buf(),
         },

@@ -333,3 +333,186 @@ fn toolchain_kinds_are_checked() {
     ));
     assert!(e.contains("neither urls nor a debian package"), "{e}");
 }
+
+const CURL_KEY: &str = "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2";
+const OPENSSL_KEY: &str = "BA5473A2B0587B07FB27CF2D216094DFD0CB81EF";
+
+/// `lib("")` with `signature = <sig>` on line 10, in its [[source]].
+fn signed(sig: &str) -> String {
+    lib("").replace("\n\n[build]", &format!("\nsignature = {sig}\n\n[build]"))
+}
+
+#[test]
+fn builtin_recipes_pin_the_curl_and_openssl_signing_keys() {
+    let set = RecipeSet::builtin().unwrap();
+    let curl = set.library("curl").unwrap().sources[0]
+        .signature
+        .clone()
+        .unwrap();
+    assert_eq!(curl.file, "curl-8.14.1.tar.gz.asc");
+    assert_eq!(
+        curl.urls,
+        [
+            "https://curl.se/download/curl-8.14.1.tar.gz.asc",
+            "https://github.com/curl/curl/releases/download/curl-8_14_1/curl-8.14.1.tar.gz.asc"
+        ]
+    );
+    assert_eq!(curl.fingerprints, [CURL_KEY]);
+    assert_eq!(curl.key_data.origin, "built-in keys/curl.asc");
+    // Debian's debian/upstream/signing-key.asc of curl 8.14.1-2+deb13u5, unchanged.
+    assert_eq!(
+        curl.key_data.sha256,
+        "59423e0857753e64e6539660d9180dde98a16418df84a94f6a85d271f6bc6967"
+    );
+    let openssl = set.library("openssl").unwrap().sources[0]
+        .signature
+        .clone()
+        .unwrap();
+    assert_eq!(openssl.file, "openssl-3.5.7.tar.gz.asc");
+    assert_eq!(openssl.fingerprints, [OPENSSL_KEY]);
+    // Debian's debian/upstream/signing-key.asc of openssl 3.5.7-1~deb13u2, unchanged.
+    assert_eq!(
+        openssl.key_data.sha256,
+        "a1f2a6326b83e68b24b29ffa019cd9178e2a267faad55b0df15e62671fb9b39e"
+    );
+    for name in ["zlib", "c-ares", "nghttp2"] {
+        assert!(
+            set.library(name)
+                .unwrap()
+                .sources
+                .iter()
+                .all(|s| s.signature.is_none())
+        );
+    }
+}
+
+#[test]
+fn every_key_file_in_the_repository_is_built_in() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/keys");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("keys/{}", path.file_name().unwrap().to_string_lossy());
+        let (_, bytes) = BUILTIN_KEYS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("{name} is not in BUILTIN_KEYS"));
+        assert_eq!(*bytes, std::fs::read(&path).unwrap().as_slice(), "{name}");
+    }
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), BUILTIN_KEYS.len());
+}
+
+#[test]
+fn signature_keys_and_fingerprints_are_checked_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    let curl_key = BUILTIN_KEYS
+        .iter()
+        .find(|(n, _)| *n == "keys/curl.asc")
+        .unwrap()
+        .1;
+    std::fs::write(dir.path().join("keys/mine.asc"), curl_key).unwrap();
+    std::fs::write(dir.path().join("keys/bad.asc"), "not a key\n").unwrap();
+    let path = dir.path().join("demo.toml");
+    let parse_in = |sig: &str| parse(&path, &signed(sig));
+    let err_in = |sig: &str| parse_in(sig).unwrap_err().to_string();
+    let at = format!("{}:10: ", path.display());
+
+    // Good: the key beside the recipe, the fingerprint in any case and spacing.
+    let RecipeFile::Library(r) = parse_in(
+        "{ key = \"keys/mine.asc\", fingerprints = [\"27ed eaf2 2f3a bceb 50db 9a12 5cc9 08fd b71e 12c2\"] }",
+    )
+    .unwrap() else {
+        panic!("library expected")
+    };
+    let sig = r.sources[0].signature.as_ref().unwrap();
+    assert_eq!(sig.fingerprints, [CURL_KEY]);
+    assert_eq!(sig.file, "demo-1.2.3.tar.gz.asc");
+    assert_eq!(sig.urls, ["https://example.org/demo-1.2.3.tar.gz.asc"]);
+    assert_eq!(
+        sig.key_data.origin,
+        dir.path().join("keys/mine.asc").display().to_string()
+    );
+    // A named signature file replaces the URL's last segment.
+    let RecipeFile::Library(r) = parse_in(&format!(
+        "{{ file = \"demo-1.2.3.tar.gz.sig\", key = \"keys/mine.asc\", fingerprints = [\"{CURL_KEY}\"] }}"
+    ))
+    .unwrap() else {
+        panic!("library expected")
+    };
+    let sig = r.sources[0].signature.as_ref().unwrap();
+    assert_eq!(sig.urls, ["https://example.org/demo-1.2.3.tar.gz.sig"]);
+    // A key that is not beside the recipe comes from the built-in ones.
+    let RecipeFile::Library(r) = parse_in(&format!(
+        "{{ key = \"keys/openssl.asc\", fingerprints = [\"{OPENSSL_KEY}\"] }}"
+    ))
+    .unwrap() else {
+        panic!("library expected")
+    };
+    assert_eq!(
+        r.sources[0].signature.as_ref().unwrap().key_data.origin,
+        "built-in keys/openssl.asc"
+    );
+
+    let cases: &[(String, &[&str])] = &[
+        (
+            format!("{{ key = \"keys/missing.asc\", fingerprints = [\"{CURL_KEY}\"] }}"),
+            &[
+                "signature key `keys/missing.asc` not found",
+                "keys/missing.asc does not exist",
+                "built-in: keys/curl.asc, keys/openssl.asc",
+            ],
+        ),
+        (
+            format!("{{ key = \"../keys/mine.asc\", fingerprints = [\"{CURL_KEY}\"] }}"),
+            &["must be a relative path below the recipe's directory"],
+        ),
+        (
+            format!("{{ key = \"/etc/passwd\", fingerprints = [\"{CURL_KEY}\"] }}"),
+            &["must be a relative path below the recipe's directory"],
+        ),
+        (
+            format!("{{ key = \"keys/bad.asc\", fingerprints = [\"{CURL_KEY}\"] }}"),
+            &["keys/bad.asc is not an OpenPGP public key file"],
+        ),
+        (
+            format!("{{ key = \"keys/mine.asc\", fingerprints = [\"{OPENSSL_KEY}\"] }}"),
+            &[
+                &format!("holds no primary key with fingerprint {OPENSSL_KEY}"),
+                &format!(
+                    "it holds 914C533DF9B2ADA2204F586D78E11C6B279D5C91, 4461EAF0F8E9097F48AF0555F9FEAFF9D34A1BDB, {CURL_KEY}"
+                ),
+            ],
+        ),
+        (
+            "{ key = \"keys/mine.asc\", fingerprints = [\"5CC908FDB71E12C2\"] }".into(),
+            &["fingerprint `5CC908FDB71E12C2` is not a full key fingerprint"],
+        ),
+        (
+            "{ key = \"keys/mine.asc\", fingerprints = [] }".into(),
+            &["lists no fingerprints"],
+        ),
+        (
+            "\"demo-1.2.3.tar.gz.asc\"".into(),
+            &["signature = \"demo-1.2.3.tar.gz.asc\" names no key to check it with"],
+        ),
+        (
+            format!(
+                "{{ key = \"keys/mine.asc\", fingerprints = [\"{CURL_KEY}\"], keyserver = \"x\" }}"
+            ),
+            &["unknown field `keyserver`"],
+        ),
+        (
+            format!(
+                "{{ file = \"../x.asc\", key = \"keys/mine.asc\", fingerprints = [\"{CURL_KEY}\"] }}"
+            ),
+            &["signature file `../x.asc` must be a plain file name"],
+        ),
+    ];
+    for (sig, needles) in cases {
+        let e = err_in(sig);
+        assert!(e.starts_with(&at), "{sig}: {e}");
+        for n in *needles {
+            assert!(e.contains(n), "{sig}: missing {n:?} in {e}");
+        }
+    }
+}
