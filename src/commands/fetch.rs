@@ -48,11 +48,22 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: FetchArgs) ->
         let mut failed = Vec::new();
         for ((label, _), r) in items.iter().zip(results) {
             match r {
-                Ok(f) => reporter.info(&format!(
-                    "{label}: {} (from {})",
-                    f.path.display(),
-                    f.origin
-                )),
+                Ok(f) => {
+                    reporter.info(&format!(
+                        "{label}: {} (from {})",
+                        f.path.display(),
+                        f.origin
+                    ));
+                    if let Some(sig) = &f.signature {
+                        reporter.info(&format!(
+                            "{label}: OpenPGP signature by {} (key {}), made {}: good (from {})",
+                            sig.verified.signer,
+                            sig.verified.primary,
+                            crate::sbom::timestamp(u64::from(sig.verified.created)),
+                            sig.origin
+                        ));
+                    }
+                }
                 Err(e) => failed.push(format!("{e}")),
             }
         }

@@ -78,6 +78,12 @@ pub fn pool_url(mirror_base: &str, component: &str, source_package: &str, file: 
     )
 }
 
+/// The name of an upstream signature in the pool: dpkg-source keeps it beside the orig
+/// tarball as `<orig file>.asc`, whatever the upstream file was called.
+pub fn signature_file(orig_file: &str) -> String {
+    format!("{orig_file}.asc")
+}
+
 /// Reads `<apt_root>/sources.list` and `<apt_root>/sources.list.d/*.{list,sources}`.
 ///
 /// Missing files and directories mean "no mirrors"; only files that exist but cannot be read
@@ -301,6 +307,35 @@ mod tests {
 
     fn bases(mirrors: &[AptMirror]) -> Vec<&str> {
         mirrors.iter().map(|m| m.base.as_str()).collect()
+    }
+
+    #[test]
+    fn the_upstream_signature_is_beside_the_orig_file_in_the_pool() {
+        assert_eq!(
+            signature_file("curl_8.14.1.orig.tar.gz"),
+            "curl_8.14.1.orig.tar.gz.asc"
+        );
+        assert_eq!(
+            pool_url(
+                "http://127.0.0.1:9/debian/",
+                "main",
+                "openssl",
+                &signature_file("openssl_3.5.7.orig.tar.gz")
+            ),
+            "http://127.0.0.1:9/debian/pool/main/o/openssl/openssl_3.5.7.orig.tar.gz.asc"
+        );
+        let mirror = AptMirror {
+            base: "http://127.0.0.1:9/debian".into(),
+            components: vec!["main".into(), "contrib".into()],
+            origin: PathBuf::from("debian.sources"),
+        };
+        assert_eq!(
+            mirror.pool_urls("libssh2", &signature_file("libssh2_1.11.1.orig.tar.gz")),
+            [
+                "http://127.0.0.1:9/debian/pool/main/libs/libssh2/libssh2_1.11.1.orig.tar.gz.asc",
+                "http://127.0.0.1:9/debian/pool/contrib/libs/libssh2/libssh2_1.11.1.orig.tar.gz.asc"
+            ]
+        );
     }
 
     #[test]

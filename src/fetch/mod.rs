@@ -3,7 +3,10 @@
 //! Sources, in order, for each artifact: the download cache (`<downloads_dir>/<sha256>/<file>`,
 //! re-hashed on every hit), the user's mirrors, the recipe's upstream URLs, then the Debian
 //! archive's pool. Every byte that lands in the cache went through sha256 first; a file whose
-//! hash does not match is deleted and never used.
+//! hash does not match is deleted and never used. When the recipe pins an OpenPGP key for a
+//! file, its detached signature is fetched (from where the file came from first) and must
+//! verify before the file is handed on; the signature and the fact that it verified are kept
+//! beside the file.
 
 pub mod apt;
 mod download;
@@ -18,7 +21,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::recipe::{DebianSource, SourceArtifact};
+use crate::openpgp;
+use crate::recipe::{DebianSource, SignatureSpec, SourceArtifact};
 use crate::report::Reporter;
 
 use download::{DownloadError, Downloader, Job};
@@ -97,7 +101,22 @@ pub struct Fetched {
     pub artifact: SourceArtifact,
     /// `cache`, the URL, or the mirror file's path.
     pub origin: String,
+    /// The OpenPGP signature that verified the file, when the recipe pins a key for it.
+    pub signature: Option<SignatureCheck>,
 }
+
+/// A detached signature that verified a fetched file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureCheck {
+    /// `<downloads_dir>/<sha256>/<signature file>`.
+    pub path: PathBuf,
+    /// The URL or mirror path it came from; `cache` when it was verified by an earlier run.
+    pub origin: String,
+    pub verified: openpgp::Verified,
+}
+
+/// Detached signatures are a few hundred bytes; a key's worth of them is still small.
+const MAX_SIGNATURE_BYTES: u64 = 64 * 1024;
 
 /// One source tried, and what it gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +168,8 @@ pub enum FetchError {
         what: String,
         attempts: Vec<Attempt>,
     },
+    #[error("{0}")]
+    Unverified(Box<Unverified>),
     #[error(
         "{}",
         render_offline(what, files, downloads_dir, attempts, online_sources)
@@ -179,6 +200,81 @@ fn render_all_failed(what: &str, attempts: &[Attempt]) -> String {
         out.push_str(&format!(" ({} tried):", attempts.len()));
         render_attempts(&mut out, attempts);
     }
+    out
+}
+
+/// A source file whose recipe pins a signing key, and no signature that verifies it.
+#[derive(Debug)]
+pub struct Unverified {
+    pub what: String,
+    /// The source file, in the download cache.
+    pub file: PathBuf,
+    /// The signature's file name.
+    pub signature: String,
+    /// Where the pinned key file was read from.
+    pub key: String,
+    pub fingerprints: Vec<String>,
+    /// Every place the signature was looked for, and what it gave or why it was refused.
+    pub attempts: Vec<Attempt>,
+    /// Whether any signature was obtained (and refused), as opposed to none found.
+    pub obtained: bool,
+    pub offline: bool,
+}
+
+impl fmt::Display for Unverified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&render_unverified(self))
+    }
+}
+
+fn render_unverified(u: &Unverified) -> String {
+    let Unverified {
+        what,
+        file,
+        signature,
+        key,
+        fingerprints,
+        attempts,
+        obtained,
+        offline,
+    } = u;
+    let (obtained, offline) = (*obtained, *offline);
+    let keys = format!("key {} ({key})", fingerprints.join(", "));
+    let mut out = if obtained {
+        format!(
+            "refusing {what}: {} has no valid OpenPGP signature by {keys}:",
+            file.display()
+        )
+    } else if attempts.is_empty() {
+        format!(
+            "refusing {what}: the OpenPGP signature {signature} of {} is not in the download cache{}, and the recipe pins {keys}",
+            file.display(),
+            if offline {
+                " and --offline allows no downloads"
+            } else {
+                " and there is nowhere to fetch it from"
+            }
+        )
+    } else {
+        format!(
+            "refusing {what}: the OpenPGP signature {signature} of {} could not be fetched from any source ({} tried), and the recipe pins {keys}:",
+            file.display(),
+            attempts.len()
+        )
+    };
+    render_attempts(&mut out, attempts);
+    out.push_str(if obtained {
+        "\nhint: the file matches the recipe's sha256, so the recipe and the signature disagree: \
+         check the file, its checksum and the signing key against the project's release \
+         announcement; if the project now signs with another key, pin that key in the recipe \
+         (docs/recipes.md). crossroot never uses a file it cannot verify"
+    } else if offline {
+        "\nhint: run `crossroot fetch` while online, or put the signature beside the file in a \
+         directory given with --mirror. crossroot never uses a file it cannot verify"
+    } else {
+        "\nhint: put the signature beside the file in a directory given with --mirror. crossroot \
+         never uses a file it cannot verify"
+    });
     out
 }
 
@@ -250,6 +346,24 @@ enum Source {
     Net(NetSource),
 }
 
+impl Source {
+    /// The path or URL, as attempts and origins name it.
+    fn label(&self) -> String {
+        match self {
+            Source::Dir(p) => p.display().to_string(),
+            Source::Net(n) => n.url().to_string(),
+        }
+    }
+}
+
+/// What one source gave for a small unpinned file.
+enum Small {
+    Got(Vec<u8>),
+    Failed(Attempt),
+    /// A network source while offline.
+    Skipped,
+}
+
 /// A URL, and who named it: that decides which schemes are allowed.
 enum NetSource {
     Mirror(String),
@@ -307,8 +421,19 @@ impl Fetcher {
     }
 
     /// Fetches one of `artifacts` (alternatives for one package version, preferred first) and
-    /// returns the first obtained. Any cached alternative wins over downloading another.
+    /// returns the first obtained. Any cached alternative wins over downloading another. When
+    /// the recipe pins a signing key for the one obtained, its signature must verify it: a file
+    /// that cannot be verified is an error, never a reason to use another alternative.
     pub async fn fetch(
+        &self,
+        what: &str,
+        artifacts: &[SourceArtifact],
+    ) -> Result<Fetched, FetchError> {
+        let fetched = self.fetch_file(what, artifacts).await?;
+        self.check_signature(what, fetched).await
+    }
+
+    async fn fetch_file(
         &self,
         what: &str,
         artifacts: &[SourceArtifact],
@@ -377,46 +502,208 @@ impl Fetcher {
         }
         let mut attempts = Vec::new();
         for source in self.sources(&probe) {
-            let attempt = match source {
-                Source::Dir(path) => {
-                    let read = std::fs::File::open(&path).and_then(|f| {
-                        let mut bytes = Vec::new();
-                        f.take(max_bytes + 1).read_to_end(&mut bytes).map(|_| bytes)
-                    });
-                    let outcome = match read {
-                        Ok(bytes) if bytes.len() as u64 <= max_bytes => {
-                            return Ok((bytes, path.display().to_string()));
-                        }
-                        Ok(_) => format!("more than {max_bytes} bytes"),
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => "not in mirror".into(),
-                        Err(e) => format!("could not read: {e}"),
-                    };
-                    Attempt {
-                        source: path.display().to_string(),
-                        outcome,
-                    }
-                }
-                Source::Net(_) if self.config.offline => continue,
-                Source::Net(net) if net.refusal().is_some() => Attempt {
-                    source: net.url().to_string(),
-                    outcome: net.refusal().unwrap_or_default().to_string(),
-                },
-                Source::Net(net) => match self.downloader.get_small(net.url(), max_bytes).await {
-                    Ok(bytes) => return Ok((bytes, net.url().to_string())),
-                    Err(e) => Attempt {
-                        source: net.url().to_string(),
-                        outcome: e.outcome(),
-                    },
-                },
-            };
-            self.reporter
-                .debug(&format!("{}: {}", attempt.source, attempt.outcome));
-            attempts.push(attempt);
+            match self.get_small(&source, max_bytes).await {
+                Small::Got(bytes) => return Ok((bytes, source.label())),
+                Small::Failed(attempt) => attempts.push(attempt),
+                Small::Skipped => {}
+            }
         }
         Err(FetchError::AllSourcesFailed {
             what: format!("{what} {file}"),
             attempts,
         })
+    }
+
+    /// The whole of a small unpinned file from one source; offline, network sources are
+    /// skipped.
+    async fn get_small(&self, source: &Source, max_bytes: u64) -> Small {
+        let attempt = match source {
+            Source::Dir(path) => {
+                let read = std::fs::File::open(path).and_then(|f| {
+                    let mut bytes = Vec::new();
+                    f.take(max_bytes + 1).read_to_end(&mut bytes).map(|_| bytes)
+                });
+                let outcome = match read {
+                    Ok(bytes) if bytes.len() as u64 <= max_bytes => return Small::Got(bytes),
+                    Ok(_) => format!("more than {max_bytes} bytes"),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => "not in mirror".into(),
+                    Err(e) => format!("could not read: {e}"),
+                };
+                Attempt {
+                    source: path.display().to_string(),
+                    outcome,
+                }
+            }
+            Source::Net(_) if self.config.offline => return Small::Skipped,
+            Source::Net(net) if net.refusal().is_some() => Attempt {
+                source: net.url().to_string(),
+                outcome: net.refusal().unwrap_or_default().to_string(),
+            },
+            Source::Net(net) => match self.downloader.get_small(net.url(), max_bytes).await {
+                Ok(bytes) => return Small::Got(bytes),
+                Err(e) => Attempt {
+                    source: net.url().to_string(),
+                    outcome: e.outcome(),
+                },
+            },
+        };
+        self.reporter
+            .debug(&format!("{}: {}", attempt.source, attempt.outcome));
+        Small::Failed(attempt)
+    }
+
+    /// Verifies `fetched` with its recipe's pinned key, unless it has no signature spec. A
+    /// signature verified before (same signature bytes, key file and fingerprints) is trusted
+    /// from the marker beside it; otherwise the cached signature, then each source's, is
+    /// checked until one verifies.
+    async fn check_signature(
+        &self,
+        what: &str,
+        mut fetched: Fetched,
+    ) -> Result<Fetched, FetchError> {
+        let Some(spec) = fetched.artifact.signature.clone() else {
+            return Ok(fetched);
+        };
+        let dir = self.config.downloads_dir.join(&fetched.artifact.sha256);
+        let cached = dir.join(&spec.file);
+        let marker = dir.join(format!("{}.verified", spec.file));
+        if let Some(verified) = read_marker(&marker, &cached, &spec) {
+            self.reporter.debug(&format!(
+                "{what}: signature {} verified before (key {})",
+                cached.display(),
+                verified.primary
+            ));
+            fetched.signature = Some(SignatureCheck {
+                path: cached,
+                origin: "cache".into(),
+                verified,
+            });
+            return Ok(fetched);
+        }
+        let mut attempts = Vec::new();
+        let mut obtained = false;
+        // A signature kept by an earlier run is tried first, then each source's.
+        let mut kept = None;
+        match std::fs::read(&cached) {
+            Ok(bytes) => kept = Some((bytes, cached.display().to_string())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(FetchError::Io {
+                    path: cached,
+                    source,
+                });
+            }
+        }
+        let mut sources = self.signature_sources(&fetched, &spec).into_iter();
+        loop {
+            let (bytes, origin) = match kept.take() {
+                Some(c) => c,
+                None => match sources.next() {
+                    None => break,
+                    Some(source) => match self.get_small(&source, MAX_SIGNATURE_BYTES).await {
+                        Small::Got(bytes) => (bytes, source.label()),
+                        Small::Failed(attempt) => {
+                            attempts.push(attempt);
+                            continue;
+                        }
+                        Small::Skipped => continue,
+                    },
+                },
+            };
+            obtained = true;
+            match verify_blocking(&spec, bytes.clone(), &fetched.path).await {
+                Ok(verified) => {
+                    if origin != cached.display().to_string() {
+                        write_atomic(&cached, &bytes)?;
+                    }
+                    write_marker(&marker, &bytes, &spec, &verified, &origin)?;
+                    self.reporter.debug(&format!(
+                        "{what}: {} verified by {} (key {}), signed {}",
+                        fetched.artifact.file,
+                        origin,
+                        verified.signer,
+                        crate::sbom::timestamp(u64::from(verified.created))
+                    ));
+                    fetched.signature = Some(SignatureCheck {
+                        path: cached,
+                        origin,
+                        verified,
+                    });
+                    return Ok(fetched);
+                }
+                Err(openpgp::VerifyError::Refused(why)) => {
+                    if origin == cached.display().to_string() {
+                        // Verified under another key file, or altered since: of no use now.
+                        let _ = std::fs::remove_file(&cached);
+                    }
+                    self.reporter.debug(&format!("{origin}: refused: {why}"));
+                    attempts.push(Attempt {
+                        source: origin,
+                        outcome: format!("refused: {why}"),
+                    });
+                }
+                Err(openpgp::VerifyError::Io { path, source }) => {
+                    return Err(FetchError::Io { path, source });
+                }
+            }
+        }
+        Err(FetchError::Unverified(Box::new(Unverified {
+            what: what.to_string(),
+            file: fetched.path.clone(),
+            signature: spec.file.clone(),
+            key: spec.key_data.origin.clone(),
+            fingerprints: spec.fingerprints.clone(),
+            attempts,
+            obtained,
+            offline: self.config.offline,
+        })))
+    }
+
+    /// Where the signature of `fetched` may be, in the order of [`Fetcher::sources`] (mirrors
+    /// by the signature's name, beside each upstream URL, beside the Debian pool file), except
+    /// that the counterpart of the place the file came from goes first.
+    fn signature_sources(&self, fetched: &Fetched, spec: &SignatureSpec) -> Vec<Source> {
+        let artifact = &fetched.artifact;
+        let mut out: Vec<Source> = self
+            .config
+            .mirrors
+            .iter()
+            .map(|m| match m {
+                Mirror::Dir(d) => Source::Dir(d.join(&spec.file)),
+                Mirror::Url(base) => Source::Net(NetSource::Mirror(join_url(base, &spec.file))),
+            })
+            .collect();
+        out.extend(
+            spec.urls
+                .iter()
+                .map(|u| Source::Net(NetSource::Upstream(u.clone()))),
+        );
+        if let Some(DebianSource {
+            package,
+            file,
+            component,
+        }) = &artifact.debian
+        {
+            for base in &self.config.debian_mirrors {
+                out.push(Source::Net(NetSource::Debian(apt::pool_url(
+                    base,
+                    component,
+                    package,
+                    &apt::signature_file(file),
+                ))));
+            }
+        }
+        let paired = self.sources(artifact);
+        debug_assert_eq!(
+            paired.len(),
+            out.len(),
+            "one signature source per file source"
+        );
+        if let Some(i) = paired.iter().position(|s| s.label() == fetched.origin) {
+            let first = out.remove(i);
+            out.insert(0, first);
+        }
+        out
     }
 
     /// Fetches many items, at most `concurrency` at once. Results are in the order of `items`.
@@ -447,6 +734,7 @@ impl Fetcher {
                 path,
                 artifact: artifact.clone(),
                 origin: "cache".to_string(),
+                signature: None,
             })),
             Ok(actual) => {
                 self.reporter.warn(&format!(
@@ -547,6 +835,7 @@ impl Fetcher {
                             path: dest,
                             artifact: artifact.clone(),
                             origin: src.display().to_string(),
+                            signature: None,
                         }));
                     }
                     Err(outcome) => Attempt {
@@ -574,6 +863,7 @@ impl Fetcher {
                                 path: dest,
                                 artifact: artifact.clone(),
                                 origin: url.to_string(),
+                                signature: None,
                             }));
                         }
                         Err(DownloadError::Io { path, source }) => {
@@ -616,6 +906,93 @@ impl Fetcher {
             }),
         }
     }
+}
+
+/// What `<signature>.verified` records: this signature verified the file beside it with this
+/// key file and these fingerprints. The file's sha256 is the directory's name.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct VerifiedMarker {
+    version: u32,
+    signature_sha256: String,
+    key_sha256: String,
+    fingerprints: Vec<String>,
+    primary: String,
+    signer: String,
+    created: u32,
+    origin: String,
+}
+
+const MARKER_VERSION: u32 = 1;
+
+/// The verification recorded beside `signature`, if it holds for these bytes and this key.
+fn read_marker(marker: &Path, signature: &Path, spec: &SignatureSpec) -> Option<openpgp::Verified> {
+    let m: VerifiedMarker = serde_json::from_slice(&std::fs::read(marker).ok()?).ok()?;
+    let bytes = std::fs::read(signature).ok()?;
+    let holds = m.version == MARKER_VERSION
+        && m.signature_sha256 == hex::encode(Sha256::digest(&bytes))
+        && m.key_sha256 == spec.key_data.sha256
+        && m.fingerprints == spec.fingerprints
+        && spec.fingerprints.contains(&m.primary);
+    holds.then_some(openpgp::Verified {
+        primary: m.primary,
+        signer: m.signer,
+        created: m.created,
+    })
+}
+
+fn write_marker(
+    marker: &Path,
+    signature: &[u8],
+    spec: &SignatureSpec,
+    verified: &openpgp::Verified,
+    origin: &str,
+) -> Result<(), FetchError> {
+    let m = VerifiedMarker {
+        version: MARKER_VERSION,
+        signature_sha256: hex::encode(Sha256::digest(signature)),
+        key_sha256: spec.key_data.sha256.clone(),
+        fingerprints: spec.fingerprints.clone(),
+        primary: verified.primary.clone(),
+        signer: verified.signer.clone(),
+        created: verified.created,
+        origin: origin.to_string(),
+    };
+    let text = serde_json::to_vec_pretty(&m).expect("marker serializes");
+    write_atomic(marker, &text)
+}
+
+/// Writes a small file through a temporary file beside it and a rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
+    let io = |source| FetchError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// [`openpgp::verify_file`] off the async threads: it reads the whole source file.
+async fn verify_blocking(
+    spec: &SignatureSpec,
+    signature: Vec<u8>,
+    file: &Path,
+) -> Result<openpgp::Verified, openpgp::VerifyError> {
+    let (key, fingerprints, file) = (
+        spec.key_data.bytes.clone(),
+        spec.fingerprints.clone(),
+        file.to_path_buf(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let keys = openpgp::Keyring::parse(&key)
+            .map_err(|e| openpgp::VerifyError::Refused(format!("the pinned key file {e}")))?;
+        openpgp::verify_file(&keys, &fingerprints, &signature, &file, openpgp::now())
+    })
+    .await
+    .expect("verification task panicked")
 }
 
 /// Lower-case hex sha256 of a file.

@@ -10,8 +10,8 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -19,11 +19,17 @@ use sha2::{Digest, Sha256};
 pub struct Server {
     pub base: String,
     pub requests: Arc<AtomicUsize>,
+    /// The path of every request, in order.
+    pub paths: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
+    }
+
+    pub fn paths(&self) -> Vec<String> {
+        self.paths.lock().unwrap().clone()
     }
 }
 
@@ -32,13 +38,14 @@ pub fn serve(files: BTreeMap<String, Vec<u8>>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(AtomicUsize::new(0));
-    let count = requests.clone();
+    let paths = Arc::new(Mutex::new(Vec::new()));
+    let (count, log) = (requests.clone(), paths.clone());
     let files = Arc::new(files);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut s) = stream else { continue };
             count.fetch_add(1, Ordering::SeqCst);
-            let files = files.clone();
+            let (files, log) = (files.clone(), log.clone());
             std::thread::spawn(move || {
                 s.set_read_timeout(Some(Duration::from_secs(10))).ok();
                 let mut req = Vec::new();
@@ -51,6 +58,7 @@ pub fn serve(files: BTreeMap<String, Vec<u8>>) -> Server {
                 }
                 let line = String::from_utf8_lossy(&req);
                 let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                log.lock().unwrap().push(path.clone());
                 let name = path.rsplit('/').next().unwrap_or("");
                 let (status, body) = match files.get(name) {
                     Some(b) => ("200 OK", b.clone()),
@@ -65,7 +73,11 @@ pub fn serve(files: BTreeMap<String, Vec<u8>>) -> Server {
             });
         }
     });
-    Server { base, requests }
+    Server {
+        base,
+        requests,
+        paths,
+    }
 }
 
 pub fn tarball(top: &str, files: &[(&str, &str, u32)]) -> Vec<u8> {
