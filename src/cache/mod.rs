@@ -3,6 +3,7 @@
 //! ```text
 //! <home>/CACHEDIR.TAG
 //! <home>/downloads-v1/<sha256>/<file>        verified source and toolchain archives
+//! <home>/downloads-v1/<sha256>/<file>.asc    its OpenPGP signature, and `.asc.verified` once checked
 //! <home>/packages-v1/<key>/                  one built package (include/, lib/), .crossroot-ok last
 //! <home>/sysroots-v1/<triple>/<key>/         merged sysroot + wrappers + manifest, .crossroot-ok last
 //! <home>/sysroots-v1/<triple>/current        link to the sysroot built last for the triple
