@@ -13,8 +13,8 @@ Part one (TARGET):
    flags, make && make install one package after another), with a fresh zig cache.
 5. Warm no-op `crossroot build` and `crossroot env`: median of 20 runs each.
 Part three (aarch64, riscv64, x86_64):
-6. Cold `crossroot build` of all three in one command against three Crossdev-style builds one
-   after another (fresh zig caches).
+6. Cold `crossroot build` of aarch64 alone, then of all three in one command, against three
+   Crossdev-style builds one after another (fresh zig caches).
 7. `crossroot cache export` of that three-target home and `cache import` into an empty home
    (twice: the second finds everything there).
 """
@@ -98,6 +98,9 @@ def part_one(work, downloads):
 
 
 def part_three(work, downloads):
+    # One target first (the first of THREE), to set against that target's Crossdev-style build.
+    _, env1 = fresh_home(work, "home1", downloads)
+    one_wall, one_cpu = run([BIN, "-q", "build", "--target", THREE[0], "curl"], env1)
     home, env = fresh_home(work, "home3", downloads)
     targets = [a for t in THREE for a in ("--target", t)]
     cold_wall, cold_cpu = run([BIN, "-q", "build", *targets, "curl"], env)
@@ -118,6 +121,10 @@ def part_three(work, downloads):
     print(f"targets: {', '.join(THREE)}, cores: {CORES}")
     print(f"| measurement | value |")
     print(f"|---|---|")
+    print(f"| crossroot, {THREE[0]} alone, wall | {one_wall:.0f} s (CPU {one_cpu:.0f} s, floor {one_cpu / CORES:.0f} s) |")
+    print(f"| Crossdev-style serial build of {THREE[0]}, wall | {serial[0][0]:.0f} s (CPU {serial[0][1]:.0f} s) |")
+    print(f"| crossroot / Crossdev-style, one target | {one_wall / serial[0][0]:.2f} |")
+    print(f"| crossroot / floor, one target | {one_wall / (one_cpu / CORES):.2f} |")
     print(f"| crossroot, one `build` for three targets, wall | {cold_wall:.0f} s (CPU {cold_cpu:.0f} s, floor {floor:.0f} s) |")
     print(f"| three Crossdev-style serial builds, wall | {serial_wall:.0f} s (CPU {serial_cpu:.0f} s) |")
     print(f"| crossroot / three Crossdev-style | {cold_wall / serial_wall:.2f} |")

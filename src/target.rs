@@ -126,7 +126,7 @@ pub const TARGETS: &[Target] = &[
         rust_triple: "armv7-unknown-linux-musleabihf",
         docker_platform: "linux/arm/v7",
         debian_arch: "armhf",
-        verified: false,
+        verified: true,
     },
     Target {
         triple: "arm-linux-musleabihf",
@@ -144,7 +144,7 @@ pub const TARGETS: &[Target] = &[
         rust_triple: "arm-unknown-linux-musleabihf",
         docker_platform: "linux/arm/v6",
         debian_arch: "armel",
-        verified: false,
+        verified: true,
     },
     Target {
         triple: "i686-linux-musl",
@@ -162,7 +162,7 @@ pub const TARGETS: &[Target] = &[
         rust_triple: "i686-unknown-linux-musl",
         docker_platform: "linux/386",
         debian_arch: "i386",
-        verified: false,
+        verified: true,
     },
     Target {
         triple: "powerpc64le-linux-musl",
@@ -180,7 +180,7 @@ pub const TARGETS: &[Target] = &[
         rust_triple: "powerpc64le-unknown-linux-musl",
         docker_platform: "linux/ppc64le",
         debian_arch: "ppc64el",
-        verified: false,
+        verified: true,
     },
     Target {
         triple: "s390x-linux-musl",
@@ -198,7 +198,7 @@ pub const TARGETS: &[Target] = &[
         rust_triple: "s390x-unknown-linux-musl",
         docker_platform: "linux/s390x",
         debian_arch: "s390x",
-        verified: false,
+        verified: true,
     },
     Target {
         triple: "loongarch64-linux-musl",
@@ -208,7 +208,10 @@ pub const TARGETS: &[Target] = &[
         autotools_host: "loongarch64-linux-musl",
         cmake_processor: "loongarch64",
         zig_target: "loongarch64-linux-musl",
-        zig_cpu: None,
+        // zig's default CPU for LoongArch is la464 with the LSX vector extension, which
+        // qemu-loongarch64 7.2 does not implement (even `puts` dies with SIGILL there) and not
+        // every LoongArch CPU has; the baseline without LSX/LASX runs everywhere.
+        zig_cpu: Some("-mcpu=la464-lsx-lasx"),
         // The apt sources here carry no loongarch64 cross gcc.
         gnu_triple: None,
         qemu: "qemu-loongarch64",
@@ -298,10 +301,16 @@ impl Target {
 
     /// What the `verified` flag rests on, or why a target lacks it.
     pub fn verification(&self) -> &'static str {
-        if self.verified {
-            "CI end to end: curl stack built, a static cgo program linked, verified and run"
-        } else {
-            "not in the end-to-end test: CI builds no sysroot and runs no program for it"
+        match (self.verified, self.triple) {
+            (true, _) => {
+                "CI end to end: curl stack built; a static cgo program and a C++ program linked, verified and run"
+            }
+            (false, "loongarch64-linux-musl") => {
+                "CI builds the curl stack and runs a static C++ program with libcurl under qemu, but no Go program: Go 1.19's loong64 linker writes relocations of the old stack-based LoongArch ELF ABI, which zig's linker (lld) rejects"
+            }
+            (false, _) => {
+                "not in the end-to-end test: CI builds no sysroot and runs no program for it"
+            }
         }
     }
 

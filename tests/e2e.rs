@@ -25,6 +25,11 @@ const TARGETS: &[&str] = &[
     "x86_64-linux-musl",
 ];
 
+/// Targets whose cgo programs Go 1.19 cannot link with zig: its loong64 linker writes the
+/// old stack-based LoongArch relocations, which lld rejects. The test proves the failure is
+/// that one (so the target table's reason stays true) and goes on with the C++ program.
+const GO_CANNOT_LINK: &[&str] = &["loongarch64-linux-musl"];
+
 /// The other targets, built by one `crossroot build` in their own test.
 const MORE_TARGETS: &[&str] = &[
     "armv7-linux-musleabihf",
@@ -155,7 +160,6 @@ fn curl_stack_to_static_go_and_cxx_binaries_on_three_targets() {
 /// build`, `crossroot verify`, run the program, then the same with a C++ program and `$CXX`.
 fn check_target(home: &Path, target: &str, work: &Path, port: u16) {
     let recipes = RecipeSet::builtin().unwrap();
-    let v = |n: &str| recipes.library(n).unwrap().version.to_string();
     std::fs::write(work.join("main.go"), common::GO_PROGRAM).unwrap();
     std::fs::write(work.join("main.cpp"), CXX_PROGRAM).unwrap();
     // Each sysroot holds static libraries and relocatable .pc files only.
@@ -207,13 +211,25 @@ fn check_target(home: &Path, target: &str, work: &Path, port: u16) {
         .env("GO111MODULE", "off")
         .output()
         .expect("sh runs");
-    assert!(
-        out.status.success(),
-        "{target}: go build failed:\n{}{}",
+    let go_log = format!(
+        "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    if GO_CANNOT_LINK.contains(&target) {
+        assert!(
+            !out.status.success() && go_log.contains("unknown relocation"),
+            "{target}: go build was expected to fail on lld's unknown relocations; the target table needs an update:\n{go_log}"
+        );
+    } else {
+        assert!(out.status.success(), "{target}: go build failed:\n{go_log}");
+        check_go_program(home, target, &bin, port, &recipes);
+    }
+    check_cxx_program(home, target, work);
+}
 
+/// `crossroot verify` and a run of the Go program: static, for this target, and it fetches.
+fn check_go_program(home: &Path, target: &str, bin: &Path, port: u16, recipes: &RecipeSet) {
     let out = crossroot(home, &["verify", "--target", target, bin.to_str().unwrap()]);
     assert!(out.status.success(), "{target}: verify says not static");
     // The wrong target is refused.
@@ -229,18 +245,22 @@ fn check_target(home: &Path, target: &str, work: &Path, port: u16) {
     );
 
     let url = format!("http://localhost:{port}/");
-    let out = run_for(target, &bin, &[&url]);
+    let out = run_for(target, bin, &[&url]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{target}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{target}: the program failed");
-    for want in common::go_program_output(&recipes) {
+    for want in common::go_program_output(recipes) {
         assert!(
             stdout.contains(&want),
             "{target}: output lacks `{want}`:\n{stdout}"
         );
     }
+}
 
-    // C++: the standard library (zig's libc++) and libcurl, linked statically through $CXX.
+/// C++: the standard library (zig's libc++) and libcurl, linked statically through $CXX.
+fn check_cxx_program(home: &Path, target: &str, work: &Path) {
+    let recipes = RecipeSet::builtin().unwrap();
+    let v = |n: &str| recipes.library(n).unwrap().version.to_string();
     let bin = work.join(format!("hello-cxx-{target}"));
     let script = format!(
         "set -e\neval \"$('{}' env --target {target})\"\ncd '{}'\n$CXX -O2 -static -o '{}' main.cpp $($PKG_CONFIG --cflags --libs libcurl)\n",
@@ -285,10 +305,13 @@ fn check_target(home: &Path, target: &str, work: &Path, port: u16) {
     }
 }
 
-/// Runs a program built for `target`: directly on x86_64, under its qemu-user otherwise.
+/// Runs a program built for `target`: directly on x86_64 (i686 too: an x86_64 kernel runs
+/// 32-bit x86 programs, and under qemu-i386 7.2 Go's 386 runtime dies with "morestack on g0"
+/// even for a cgo program that only adds two numbers), under its qemu-user otherwise.
 fn run_for(target: &str, bin: &Path, args: &[&str]) -> Output {
     let t = crossroot::target::Target::parse(target).unwrap();
-    let mut cmd = if t.triple == "x86_64-linux-musl" {
+    let native = matches!(t.triple, "x86_64-linux-musl" | "i686-linux-musl");
+    let mut cmd = if native && std::env::consts::ARCH == "x86_64" {
         Command::new(bin)
     } else {
         let mut c = Command::new(format!("{}-static", t.qemu));
