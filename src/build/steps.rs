@@ -371,6 +371,7 @@ mod tests {
             name: "zig".into(),
             version: "0.17.1".into(),
             sha256: "0".repeat(64),
+            flags: Vec::new(),
         };
         let p = plan(
             &set,
@@ -453,6 +454,7 @@ mod tests {
             name: "zig".into(),
             version: "0.17.1".into(),
             sha256: "0".repeat(64),
+            flags: Vec::new(),
         };
         let debug = BuildOptions {
             debug_info: true,

@@ -289,6 +289,7 @@ pub fn export(home: &Home, sysroots: &[Sysroot], out: &Path) -> Result<ExportSum
             name: "zig".into(),
             version: String::new(),
             sha256: String::new(),
+            flags: Vec::new(),
         }),
         sysroots: bundled,
         packages: packages.into_iter().collect(),

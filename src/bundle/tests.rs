@@ -8,6 +8,7 @@ fn manifest(files: Vec<BundledFile>) -> BundleManifest {
             name: "zig".into(),
             version: "0.15.2".into(),
             sha256: "ab".repeat(32),
+            flags: Vec::new(),
         },
         sysroots: vec![BundledSysroot {
             target: "aarch64-linux-musl".into(),

@@ -304,6 +304,7 @@ mod tests {
             name: "zig".into(),
             version: "0.17.1".into(),
             sha256: "ab".repeat(32),
+            flags: Vec::new(),
         }
     }
 
@@ -393,6 +394,20 @@ mod tests {
             .unwrap(),
         );
         assert!(k0.iter().all(|(n, k)| k2[n] != *k));
+        // A CPU baseline the wrappers pass (`-mcpu=…`) is part of the toolchain's identity.
+        let mut with_flags = tc();
+        with_flags.flags = vec!["-mcpu=baseline".into()];
+        let k3 = keys(
+            &plan(
+                &set,
+                &["curl".into()],
+                &[t("x86_64-linux-musl")],
+                &with_flags,
+                &BuildOptions::default(),
+            )
+            .unwrap(),
+        );
+        assert!(k0.iter().all(|(n, k)| k3[n] != *k));
 
         // An overlay that changes only zlib changes zlib and curl, not openssl.
         let dir = tempfile::tempdir().unwrap();
@@ -543,6 +558,7 @@ mod tests {
             name: "gcc-musl".into(),
             version: "gcc 12.2.0 + musl 1.2.5".into(),
             sha256: hex::encode(Sha256::digest(t.triple.as_bytes())),
+            flags: Vec::new(),
         };
         let targets = [t("aarch64-linux-musl"), t("riscv64-linux-musl")];
         let p = plan_with(

@@ -214,6 +214,7 @@ impl GccMusl {
             name: "gcc-musl".into(),
             version: format!("gcc {} + musl {}", self.gcc.version, self.musl_version),
             sha256: self.key.clone(),
+            flags: Vec::new(),
         }
     }
 

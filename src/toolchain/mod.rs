@@ -171,6 +171,11 @@ pub struct ToolchainId {
     pub version: String,
     /// sha256 of the compiler executable.
     pub sha256: String,
+    /// Flags the wrappers always pass for this target (zig's CPU baseline, `-mcpu=…`): they
+    /// change the code, so they are part of the key. Left out when empty, so the keys of
+    /// targets without any stay as they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
 }
 
 /// The compiler a plan builds with: zig for every target, or one directory-based toolchain
@@ -215,7 +220,10 @@ impl Toolchain {
     /// The identity hashed into every package key for `target`.
     pub fn id(&self, target: &Target) -> ToolchainId {
         match self {
-            Toolchain::Zig(z) => z.id(),
+            Toolchain::Zig(z) => ToolchainId {
+                flags: target.zig_flags().iter().map(|f| f.to_string()).collect(),
+                ..z.id()
+            },
             Toolchain::Gcc(g) => g
                 .iter()
                 .find(|g| g.target == target)
@@ -301,6 +309,7 @@ impl Zig {
             name: "zig".into(),
             version: self.version.clone(),
             sha256: self.sha256.clone(),
+            flags: Vec::new(),
         }
     }
 }
@@ -872,6 +881,26 @@ mod tests {
             .unwrap();
         assert_eq!(changed.version, "0.15.3");
         assert_ne!(changed.sha256, first.sha256);
+    }
+
+    #[test]
+    fn zig_id_carries_the_target_cpu_baseline() {
+        let z = Zig {
+            exe: PathBuf::from("/z/zig"),
+            version: "0.17.1".into(),
+            sha256: "ab".repeat(32),
+            origin: "PATH".into(),
+        };
+        let tc = Toolchain::Zig(z.clone());
+        let a64 = Target::parse("aarch64-linux-musl").unwrap();
+        assert_eq!(
+            tc.id(a64),
+            z.id(),
+            "no baseline flags: the key input is zig's id as is"
+        );
+        let v6 = Target::parse("arm-linux-musleabihf").unwrap();
+        assert_eq!(tc.id(v6).flags, ["-mcpu=arm1176jzf_s"]);
+        assert_ne!(tc.id(v6), z.id());
     }
 
     #[test]

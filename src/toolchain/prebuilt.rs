@@ -58,6 +58,7 @@ impl Prebuilt {
             name: self.recipe.clone(),
             version: self.version.clone(),
             sha256: self.release.sha256.clone(),
+            flags: Vec::new(),
         }
     }
 
