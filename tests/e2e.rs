@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::{crossroot_in as crossroot, e2e_home as home_dir};
 use crossroot::recipe::RecipeSet;
 
 const TARGETS: &[&str] = &[
@@ -74,32 +75,6 @@ int main() {
     return 0;
 }
 "#;
-
-fn crossroot(home: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
-        .args(args)
-        .env("CROSSROOT_HOME", home)
-        .output()
-        .expect("crossroot runs");
-    eprintln!(
-        "$ crossroot {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn home_dir() -> (Option<tempfile::TempDir>, PathBuf) {
-    match std::env::var_os("CROSSROOT_E2E_HOME") {
-        Some(h) => (None, PathBuf::from(h)),
-        None => {
-            let t = tempfile::tempdir().unwrap();
-            let p = t.path().to_path_buf();
-            (Some(t), p)
-        }
-    }
-}
 
 #[test]
 fn curl_stack_to_static_go_and_cxx_binaries_on_three_targets() {

@@ -11,42 +11,19 @@
 //! build runs. `.ci/run` installs all of it. Set `CROSSROOT_E2E_HOME` to keep the crossroot
 //! home between runs while developing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{crossroot_in as crossroot, e2e_home as home_dir};
 use crossroot::recipe::RecipeSet;
 
 const TARGETS: &[&str] = &["aarch64-linux-musl", "riscv64-linux-musl"];
 const PACKAGES: &[&str] = &["sqlite", "zstd", "xz", "libffi", "pcre2"];
 const PKG_CONFIG_MODULES: &str = "sqlite3 libzstd liblzma libffi libpcre2-8";
 const PROGRAM: &str = include_str!("programs/five_libraries.c");
-
-fn crossroot(home: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
-        .args(args)
-        .env("CROSSROOT_HOME", home)
-        .output()
-        .expect("crossroot runs");
-    eprintln!(
-        "$ crossroot {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn home_dir() -> (Option<tempfile::TempDir>, PathBuf) {
-    match std::env::var_os("CROSSROOT_E2E_HOME") {
-        Some(h) => (None, PathBuf::from(h)),
-        None => {
-            let t = tempfile::tempdir().unwrap();
-            let p = t.path().to_path_buf();
-            (Some(t), p)
-        }
-    }
-}
 
 /// The members of a System V / GNU `ar` archive, as (name, bytes).
 fn ar_members(bytes: &[u8]) -> Vec<(String, &[u8])> {

@@ -332,3 +332,31 @@ pub fn serve_gzip(count: usize) -> u16 {
     });
     port
 }
+
+/// For the end-to-end tests: runs the crossroot binary with `home` and echoes what it printed.
+pub fn crossroot_in(home: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+        .args(args)
+        .env("CROSSROOT_HOME", home)
+        .output()
+        .expect("crossroot runs");
+    eprintln!(
+        "$ crossroot {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The end-to-end tests' home: `CROSSROOT_E2E_HOME` (kept between runs) or a temporary one.
+pub fn e2e_home() -> (Option<tempfile::TempDir>, PathBuf) {
+    match std::env::var_os("CROSSROOT_E2E_HOME") {
+        Some(h) => (None, PathBuf::from(h)),
+        None => {
+            let t = tempfile::tempdir().unwrap();
+            let p = t.path().to_path_buf();
+            (Some(t), p)
+        }
+    }
+}
