@@ -233,24 +233,11 @@ impl GccMusl {
         logs: &Path,
         reporter: &dyn Reporter,
     ) -> Result<(), ToolchainError> {
-        let parent = self.dir.parent().expect("toolchain dir has a parent");
-        fs::create_dir_all(parent).map_err(io(parent))?;
-        let _lock = cache::EntryLock::acquire(&self.dir.with_extension("lock"), reporter)?;
-        if self.is_built() {
+        let (_lock, Some(stage)) =
+            super::begin_toolchain_dir(&self.dir, || self.is_built(), reporter)?
+        else {
             return Ok(());
-        }
-        cache::remove_incomplete(&self.dir)?;
-        let name = self
-            .dir
-            .file_name()
-            .expect("toolchain dir has a name")
-            .to_string_lossy();
-        let prefix = format!(".tmp-{name}-");
-        cache::remove_stale_staging(parent, &prefix);
-        let stage = tempfile::Builder::new()
-            .prefix(&prefix)
-            .tempdir_in(parent)
-            .map_err(io(parent))?;
+        };
         let label = format!("musl {} ({})", self.musl_version, self.target.triple);
         let progress = reporter.start(&format!("build {label} with {}", self.gcc_name()), None);
         let (src, build, out) = (

@@ -164,6 +164,39 @@ pub(crate) fn is_executable(p: &Path) -> bool {
     fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// Starts filling the toolchain directory `dir`: takes its entry lock (waiting for another
+/// process that holds it) and returns it, with no staging when `done()` says the directory is
+/// complete by then; otherwise clears what an interrupted run left (the incomplete entry,
+/// stale staging) and adds a fresh staging directory beside `dir`, to be renamed into place.
+fn begin_toolchain_dir(
+    dir: &Path,
+    done: impl Fn() -> bool,
+    reporter: &dyn crate::report::Reporter,
+) -> Result<(cache::EntryLock, Option<tempfile::TempDir>), ToolchainError> {
+    let parent = dir.parent().expect("toolchain dir has a parent");
+    let io = |source| ToolchainError::Io {
+        path: parent.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(parent).map_err(io)?;
+    let lock = cache::EntryLock::acquire(&dir.with_extension("lock"), reporter)?;
+    if done() {
+        return Ok((lock, None));
+    }
+    cache::remove_incomplete(dir)?;
+    let name = dir
+        .file_name()
+        .expect("toolchain dir has a name")
+        .to_string_lossy();
+    let prefix = format!(".tmp-{name}-");
+    cache::remove_stale_staging(parent, &prefix);
+    let stage = tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempdir_in(parent)
+        .map_err(io)?;
+    Ok((lock, Some(stage)))
+}
+
 /// The identity of a compiler, hashed into every package's cache key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolchainId {
@@ -518,9 +551,9 @@ impl<'a> Finder<'a> {
         reporter: &dyn crate::report::Reporter,
     ) -> Result<Zig, ToolchainError> {
         let dir = self.release_dir(recipe);
-        let lock = dir.with_extension("lock");
-        let _lock = cache::EntryLock::acquire(&lock, reporter)?;
-        if !cache::is_complete(&dir, "zig") {
+        let (_lock, stage) =
+            begin_toolchain_dir(&dir, || cache::is_complete(&dir, "zig"), reporter)?;
+        if let Some(stage) = stage {
             if let Some(key) = &recipe.minisign_key {
                 let sig = signature.ok_or_else(|| ToolchainError::NoSignature {
                     archive: archive.to_path_buf(),
@@ -529,22 +562,6 @@ impl<'a> Finder<'a> {
                 })?;
                 verify_minisign(archive, sig, key)?;
             }
-            cache::remove_incomplete(&dir)?;
-            let parent = self.home.toolchains();
-            // Named after the entry, so a killed unpack is found and removed under the lock.
-            let name = dir
-                .file_name()
-                .expect("release dir has a name")
-                .to_string_lossy();
-            let prefix = format!(".tmp-{name}-");
-            cache::remove_stale_staging(&parent, &prefix);
-            let stage = tempfile::Builder::new()
-                .prefix(&prefix)
-                .tempdir_in(&parent)
-                .map_err(|source| ToolchainError::Io {
-                    path: parent.clone(),
-                    source,
-                })?;
             let out = stage.path().join("zig");
             crate::extract::extract(archive, &out, &crate::extract::ExtractOptions::default())?;
             if !is_executable(&out.join("zig")) {

@@ -90,28 +90,15 @@ impl Prebuilt {
         archive: &Path,
         reporter: &dyn crate::report::Reporter,
     ) -> Result<(), ToolchainError> {
-        let parent = self.dir.parent().expect("toolchain dir has a parent");
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| ToolchainError::Io { path, source }
         };
-        fs::create_dir_all(parent).map_err(io(parent))?;
-        let _lock = cache::EntryLock::acquire(&self.dir.with_extension("lock"), reporter)?;
-        if self.is_installed() {
+        let (_lock, Some(stage)) =
+            super::begin_toolchain_dir(&self.dir, || self.is_installed(), reporter)?
+        else {
             return Ok(());
-        }
-        cache::remove_incomplete(&self.dir)?;
-        let name = self
-            .dir
-            .file_name()
-            .expect("toolchain dir has a name")
-            .to_string_lossy();
-        let prefix = format!(".tmp-{name}-");
-        cache::remove_stale_staging(parent, &prefix);
-        let stage = tempfile::Builder::new()
-            .prefix(&prefix)
-            .tempdir_in(parent)
-            .map_err(io(parent))?;
+        };
         let out = stage.path().join("tc");
         crate::extract::extract(archive, &out, &Default::default())?;
         let gcc = out.join("bin").join(format!("{}-gcc", self.target.triple));
