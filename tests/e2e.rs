@@ -4,9 +4,12 @@
 //! `crossroot verify` says static; the program runs (under qemu-user for the foreign ones) and
 //! fetches from a local server through libcurl, c-ares and zlib; a C++ program using the
 //! standard library (containers, streams, a thread, an exception) and libcurl links statically
-//! through `$CXX` and runs.
+//! through `$CXX` and runs; for aarch64, a Rust crate finds libcurl through the `pkg-config`
+//! crate with `crossroot env --format cargo` as its cargo configuration, links statically and
+//! runs.
 //!
 //! Needs: zig (`pip install ziglang`), make, cmake, perl, pkg-config, go, qemu-user-static,
+//! a cargo and rustc with the standard library's source (see [`rust_with_source`]),
 //! and a way to the sources (upstream, `CROSSROOT_MIRRORS`, or the Debian archive mirrors of
 //! the host's apt configuration). `.ci/run` installs all of it. Set `CROSSROOT_E2E_HOME` to
 //! keep the crossroot home between runs while developing.
@@ -76,20 +79,67 @@ int main() {
 }
 "#;
 
+/// A Rust crate whose build script finds libcurl (and through it zlib, OpenSSL, nghttp2 and
+/// c-ares) with the `pkg-config` crate, the way `curl-sys` or `libz-sys` do.
+const RUST_MANIFEST: &str = r#"[package]
+name = "hello-rust"
+version = "0.1.0"
+edition = "2021"
+
+[build-dependencies]
+pkg-config = "0.3"
+"#;
+
+const RUST_BUILD_SCRIPT: &str = r#"fn main() {
+    pkg_config::Config::new().probe("libcurl").expect("libcurl through pkg-config");
+}
+"#;
+
+const RUST_PROGRAM: &str = r#"use std::ffi::CStr;
+use std::os::raw::{c_char, c_int, c_ulong};
+
+extern "C" {
+    fn curl_version() -> *const c_char;
+    fn zlibVersion() -> *const c_char;
+    fn compress(dest: *mut u8, dest_len: *mut c_ulong, src: *const u8, len: c_ulong) -> c_int;
+    fn uncompress(dest: *mut u8, dest_len: *mut c_ulong, src: *const u8, len: c_ulong) -> c_int;
+}
+
+fn main() {
+    let curl = unsafe { CStr::from_ptr(curl_version()) }.to_string_lossy();
+    let zlib = unsafe { CStr::from_ptr(zlibVersion()) }.to_string_lossy();
+    let text = b"static static static static ".repeat(16);
+    let (mut packed, mut packed_len) = (vec![0u8; 1024], 1024 as c_ulong);
+    let rc = unsafe { compress(packed.as_mut_ptr(), &mut packed_len, text.as_ptr(), text.len() as c_ulong) };
+    assert_eq!(rc, 0);
+    let (mut back, mut back_len) = (vec![0u8; text.len()], text.len() as c_ulong);
+    let rc = unsafe { uncompress(back.as_mut_ptr(), &mut back_len, packed.as_ptr(), packed_len) };
+    assert_eq!((rc, &back[..back_len as usize]), (0, &text[..]));
+    let joined = std::thread::spawn(|| 6 * 7).join().unwrap();
+    std::panic::set_hook(Box::new(|_| {}));
+    let caught = std::panic::catch_unwind(|| panic!("unwound")).unwrap_err();
+    println!("{curl}");
+    println!("zlib {zlib}: {} bytes to {packed_len} and back", text.len());
+    println!("thread {joined}, panic {}", caught.downcast_ref::<&str>().unwrap());
+}
+"#;
+
 #[test]
 fn curl_stack_to_static_go_and_cxx_binaries_on_three_targets() {
-    let (_keep, home) = home_dir();
+    let (fresh, home) = home_dir();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let profile = repo.join("sysroots/curl.toml");
 
-    // Before anything is built, env says what to run, and fails.
-    let out = crossroot(&home, &["env", "--target", "linux/riscv64"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("crossroot build --target riscv64-linux-musl"),
-        "{err}"
-    );
+    // Before anything is built, env says what to run, and fails (a kept home has it built).
+    if fresh.is_some() {
+        let out = crossroot(&home, &["env", "--target", "linux/riscv64"]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("crossroot build --target riscv64-linux-musl"),
+            "{err}"
+        );
+    }
 
     let started = Instant::now();
     let out = crossroot(&home, &["build", "--profile", profile.to_str().unwrap()]);
@@ -111,6 +161,7 @@ fn curl_stack_to_static_go_and_cxx_binaries_on_three_targets() {
     for &target in TARGETS {
         check_target(&home, target, work.path(), port);
     }
+    check_rust_crate(&home, "aarch64-linux-musl", work.path());
 
     // exec runs a command with the same environment.
     let out = crossroot(
@@ -278,6 +329,105 @@ fn check_cxx_program(home: &Path, target: &str, work: &Path) {
             "{target}: C++ output lacks `{want}`:\n{stdout}"
         );
     }
+}
+
+/// Rust: `crossroot env --format cargo` appended to the crate's `.cargo/config.toml`, then a
+/// plain `cargo build --target`. The Rust standard library for the musl target comes from
+/// source (`-Z build-std`, Debian's rustc-web and rust-web-src: `rustup target add` cannot
+/// reach its server here); with `link-self-contained=no` from the snippet, the link is the
+/// one a rustup user's prebuilt std gets.
+fn check_rust_crate(home: &Path, target: &str, work: &Path) {
+    let t = crossroot::target::Target::parse(target).unwrap();
+    let (cargo, rustc) = rust_with_source();
+    let krate = work.join("hello-rust");
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::create_dir_all(krate.join(".cargo")).unwrap();
+    std::fs::write(krate.join("Cargo.toml"), RUST_MANIFEST).unwrap();
+    std::fs::write(krate.join("build.rs"), RUST_BUILD_SCRIPT).unwrap();
+    std::fs::write(krate.join("src/main.rs"), RUST_PROGRAM).unwrap();
+    let out = crossroot(home, &["env", "--target", target, "--format", "cargo"]);
+    assert!(out.status.success(), "{target}: env --format cargo failed");
+    std::fs::write(krate.join(".cargo/config.toml"), &out.stdout).unwrap();
+
+    let out = Command::new(&cargo)
+        .current_dir(&krate)
+        .args([
+            "build",
+            "-Zbuild-std=std,panic_abort",
+            "--target",
+            t.rust_triple,
+        ])
+        .env("RUSTC", &rustc)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CROSSROOT_HOME", home)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "{target}: cargo build with the crossroot snippet failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = krate.join(format!("target/{}/debug/hello-rust", t.rust_triple));
+    let out = crossroot(home, &["verify", "--target", target, bin.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{target}: verify says the Rust program is not static"
+    );
+    let out = run_for(target, &bin, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!(
+        "{target} (Rust): {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{target}: the Rust program failed");
+    let recipes = RecipeSet::builtin().unwrap();
+    let v = |n: &str| recipes.library(n).unwrap().version.to_string();
+    for want in [
+        format!("libcurl/{}", v("curl")),
+        format!("zlib {}: 448 bytes to", v("zlib")),
+        "thread 42, panic unwound".to_string(),
+    ] {
+        assert!(
+            stdout.contains(&want),
+            "{target}: Rust output lacks `{want}`:\n{stdout}"
+        );
+    }
+}
+
+/// A cargo and rustc whose sysroot holds the standard library's source, for `-Z build-std`:
+/// `CROSSROOT_TEST_CARGO` and `CROSSROOT_TEST_RUSTC`, or Debian's (`apt install rustc-web
+/// cargo-web rust-web-src`, which `ci/install-prerequisites.sh` does).
+fn rust_with_source() -> (PathBuf, PathBuf) {
+    let pick = |var: &str, default: &str| {
+        std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from)
+    };
+    let (cargo, rustc) = (
+        pick("CROSSROOT_TEST_CARGO", "/usr/bin/cargo"),
+        pick("CROSSROOT_TEST_RUSTC", "/usr/bin/rustc"),
+    );
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    let library = sysroot.map(|s| s.join("lib/rustlib/src/rust/library/std"));
+    assert!(
+        cargo.is_file() && library.as_deref().is_some_and(Path::is_dir),
+        "the Rust check needs a cargo and rustc with the standard library's source \
+         ({} and {}): run ci/install-prerequisites.sh (Debian's rustc-web, cargo-web, \
+         rust-web-src) or set CROSSROOT_TEST_CARGO and CROSSROOT_TEST_RUSTC",
+        cargo.display(),
+        rustc.display()
+    );
+    (cargo, rustc)
 }
 
 /// Runs a program built for `target`: directly on x86_64 (i686 too: an x86_64 kernel runs

@@ -117,6 +117,11 @@ pub fn cargo(input: &EnvInput) -> String {
          # Use: append to .cargo/config.toml, then cargo build --target {rust}\n\
          [target.{rust}]\n\
          linker = {cc}\n\
+         # The wrapper links musl's start files and libc from the sysroot's toolchain, the\n\
+         # ones its libraries were built against; this keeps Rust's own (\"self-contained\")\n\
+         # copies out of the link.\n\
+         # A RUSTFLAGS variable replaces this line: add the flag to it then.\n\
+         rustflags = [\"-C\", \"link-self-contained=no\"]\n\
          \n\
          [env]\n\
          CC_{under} = {cc}\n\
@@ -344,6 +349,11 @@ mod tests {
             assert_eq!(
                 config["target"][target.rust_triple]["linker"].as_str(),
                 Some(w("cc").as_str()),
+                "{target}"
+            );
+            assert_eq!(
+                config["target"][target.rust_triple]["rustflags"],
+                toml::Value::Array(vec!["-C".into(), "link-self-contained=no".into()]),
                 "{target}"
             );
             let under = target.rust_triple.replace('-', "_");
