@@ -306,27 +306,38 @@ fn check_cxx_program(home: &Path, target: &str, work: &Path) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    verify_and_run(
+        home,
+        target,
+        &bin,
+        "C++",
+        &[
+            "exception caught".to_string(),
+            "cxx=3 libcurl=7 static=6".to_string(),
+            "thread joined".to_string(),
+            format!("libcurl/{}", v("curl")),
+        ],
+    );
+}
+
+/// `crossroot verify` says the program is static and for `target`; it runs and prints `wants`.
+fn verify_and_run(home: &Path, target: &str, bin: &Path, what: &str, wants: &[String]) {
     let out = crossroot(home, &["verify", "--target", target, bin.to_str().unwrap()]);
     assert!(
         out.status.success(),
-        "{target}: verify says the C++ program is not static"
+        "{target}: verify says the {what} program is not static"
     );
-    let out = run_for(target, &bin, &[]);
+    let out = run_for(target, bin, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!(
-        "{target} (C++): {stdout}{}",
+        "{target} ({what}): {stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "{target}: the C++ program failed");
-    for want in [
-        "exception caught".to_string(),
-        "cxx=3 libcurl=7 static=6".to_string(),
-        "thread joined".to_string(),
-        format!("libcurl/{}", v("curl")),
-    ] {
+    assert!(out.status.success(), "{target}: the {what} program failed");
+    for want in wants {
         assert!(
-            stdout.contains(&want),
-            "{target}: C++ output lacks `{want}`:\n{stdout}"
+            stdout.contains(want.as_str()),
+            "{target}: {what} output lacks `{want}`:\n{stdout}"
         );
     }
 }
@@ -375,30 +386,19 @@ fn check_rust_crate(home: &Path, target: &str, work: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
     let bin = krate.join(format!("target/{}/debug/hello-rust", t.rust_triple));
-    let out = crossroot(home, &["verify", "--target", target, bin.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{target}: verify says the Rust program is not static"
-    );
-    let out = run_for(target, &bin, &[]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!(
-        "{target} (Rust): {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{target}: the Rust program failed");
     let recipes = RecipeSet::builtin().unwrap();
     let v = |n: &str| recipes.library(n).unwrap().version.to_string();
-    for want in [
-        format!("libcurl/{}", v("curl")),
-        format!("zlib {}: 448 bytes to", v("zlib")),
-        "thread 42, panic unwound".to_string(),
-    ] {
-        assert!(
-            stdout.contains(&want),
-            "{target}: Rust output lacks `{want}`:\n{stdout}"
-        );
-    }
+    verify_and_run(
+        home,
+        target,
+        &bin,
+        "Rust",
+        &[
+            format!("libcurl/{}", v("curl")),
+            format!("zlib {}: 448 bytes to", v("zlib")),
+            "thread 42, panic unwound".to_string(),
+        ],
+    );
 }
 
 /// A cargo and rustc whose sysroot holds the standard library's source, for `-Z build-std`:
