@@ -664,35 +664,12 @@ impl Fetcher {
     /// that the counterpart of the place the file came from goes first.
     fn signature_sources(&self, fetched: &Fetched, spec: &SignatureSpec) -> Vec<Source> {
         let artifact = &fetched.artifact;
-        let mut out: Vec<Source> = self
-            .config
-            .mirrors
-            .iter()
-            .map(|m| match m {
-                Mirror::Dir(d) => Source::Dir(d.join(&spec.file)),
-                Mirror::Url(base) => Source::Net(NetSource::Mirror(join_url(base, &spec.file))),
-            })
-            .collect();
-        out.extend(
-            spec.urls
-                .iter()
-                .map(|u| Source::Net(NetSource::Upstream(u.clone()))),
+        let debian = artifact.debian.as_ref();
+        let mut out = self.places(
+            &spec.file,
+            &spec.urls,
+            debian.map(|d| (d, apt::signature_file(&d.file))),
         );
-        if let Some(DebianSource {
-            package,
-            file,
-            component,
-        }) = &artifact.debian
-        {
-            for base in &self.config.debian_mirrors {
-                out.push(Source::Net(NetSource::Debian(apt::pool_url(
-                    base,
-                    component,
-                    package,
-                    &apt::signature_file(file),
-                ))));
-            }
-        }
         let paired = self.sources(artifact);
         debug_assert_eq!(
             paired.len(),
@@ -755,30 +732,42 @@ impl Fetcher {
 
     /// User mirrors in the order given, the recipe's URLs, then the Debian pool.
     fn sources(&self, artifact: &SourceArtifact) -> Vec<Source> {
+        let debian = artifact.debian.as_ref();
+        self.places(
+            &artifact.file,
+            &artifact.urls,
+            debian.map(|d| (d, d.file.clone())),
+        )
+    }
+
+    /// The places of one file, in order: each user mirror by `name`, the `urls`, then each
+    /// Debian mirror's pool directory of the source package, by the pool's file name.
+    fn places(
+        &self,
+        name: &str,
+        urls: &[String],
+        debian: Option<(&DebianSource, String)>,
+    ) -> Vec<Source> {
         let mut out: Vec<Source> = self
             .config
             .mirrors
             .iter()
             .map(|m| match m {
-                Mirror::Dir(d) => Source::Dir(d.join(&artifact.file)),
-                Mirror::Url(base) => Source::Net(NetSource::Mirror(join_url(base, &artifact.file))),
+                Mirror::Dir(d) => Source::Dir(d.join(name)),
+                Mirror::Url(base) => Source::Net(NetSource::Mirror(join_url(base, name))),
             })
             .collect();
         out.extend(
-            artifact
-                .urls
-                .iter()
+            urls.iter()
                 .map(|u| Source::Net(NetSource::Upstream(u.clone()))),
         );
-        if let Some(DebianSource {
-            package,
-            file,
-            component,
-        }) = &artifact.debian
-        {
+        if let Some((source, pool_file)) = debian {
             for base in &self.config.debian_mirrors {
                 out.push(Source::Net(NetSource::Debian(apt::pool_url(
-                    base, component, package, file,
+                    base,
+                    &source.component,
+                    &source.package,
+                    &pool_file,
                 ))));
             }
         }

@@ -89,25 +89,7 @@ pub fn find_host_gcc(host: &HostEnv, target: &Target) -> Result<HostGcc, Toolcha
         program: name.clone(),
         package: apt_package(target).unwrap_or_default(),
     })?;
-    let out = Command::new(&exe)
-        .arg("-dumpfullversion")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| ToolchainError::Probe {
-            path: exe.clone(),
-            detail: e.to_string(),
-        })?;
-    if !out.status.success() {
-        return Err(ToolchainError::Probe {
-            path: exe.clone(),
-            detail: format!(
-                "-dumpfullversion: {}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
-    }
-    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let version = super::probe_version(&exe, "-dumpfullversion")?;
     let driver = fs::canonicalize(&exe).unwrap_or_else(|_| exe.clone());
     let sha256 = sha256_file(&driver)?;
     // Debian's cross packages: /usr/<gnu>/include; the native compiler: /usr/include with

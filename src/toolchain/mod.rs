@@ -14,7 +14,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
@@ -437,25 +437,7 @@ impl<'a> Finder<'a> {
                 origin: origin.into(),
             });
         }
-        let out =
-            Command::new(&exe)
-                .arg("version")
-                .output()
-                .map_err(|e| ToolchainError::Probe {
-                    path: exe.clone(),
-                    detail: e.to_string(),
-                })?;
-        if !out.status.success() {
-            return Err(ToolchainError::Probe {
-                path: exe.clone(),
-                detail: format!(
-                    "{}: {}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            });
-        }
-        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let version = probe_version(&exe, "version")?;
         let sha256 = sha256_file(&exe)?;
         if let Some((size, mtime_ns)) = st {
             self.memo.probes.insert(
@@ -783,6 +765,28 @@ pub fn write_wrappers(dir: &Path, wrappers: &[(String, String)]) -> Result<(), c
         }
     }
     Ok(())
+}
+
+/// Runs `exe arg` (`zig version`, `gcc -dumpfullversion`) and returns what it printed,
+/// trimmed; a failure to start or a failing exit is a [`ToolchainError::Probe`] naming both.
+pub(crate) fn probe_version(exe: &Path, arg: &str) -> Result<String, ToolchainError> {
+    let probe_error = |detail: String| ToolchainError::Probe {
+        path: exe.to_path_buf(),
+        detail,
+    };
+    let out = Command::new(exe)
+        .arg(arg)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| probe_error(e.to_string()))?;
+    if !out.status.success() {
+        return Err(probe_error(format!(
+            "{arg}: {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 #[cfg(test)]
