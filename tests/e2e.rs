@@ -191,52 +191,11 @@ fn check_target(home: &Path, target: &str, work: &Path, port: u16) {
     // Each sysroot holds static libraries and relocatable .pc files only.
     let out = crossroot(home, &["env", "--target", target, "--format", "json"]);
     assert!(out.status.success());
-    let vars: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&out.stdout).expect("env --format json is a JSON object");
-    let sysroot = PathBuf::from(vars["CROSSROOT_SYSROOT"].as_str().unwrap());
-    for lib in [
-        "libcurl.a",
-        "libssl.a",
-        "libcrypto.a",
-        "libnghttp2.a",
-        "libcares.a",
-        "libz.a",
-    ] {
-        assert!(sysroot.join("lib").join(lib).is_file(), "{target}: {lib}");
-    }
-    for entry in std::fs::read_dir(sysroot.join("lib")).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(
-            !name.contains(".so") && !name.ends_with(".la"),
-            "{target}: {name}"
-        );
-    }
-    for entry in std::fs::read_dir(sysroot.join("lib/pkgconfig")).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        assert!(
-            !text.contains(home.to_str().unwrap()),
-            "{target}: .pc holds a build path:\n{text}"
-        );
-    }
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(sysroot.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["packages"].as_array().unwrap().len(), 5);
+    common::curl_stack_sysroot(home, target, &out.stdout);
 
     // `eval "$(crossroot env)"; go build` as a user would type it.
     let bin = work.join(format!("hello-{target}"));
-    let script = format!(
-        "set -e\neval \"$('{}' env --target {target})\"\ncd '{}'\ngo build -o '{}' -ldflags '-extldflags \"-static\"' main.go\n",
-        env!("CARGO_BIN_EXE_crossroot"),
-        work.display(),
-        bin.display()
-    );
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .env("CROSSROOT_HOME", home)
-        .env("GO111MODULE", "off")
-        .output()
-        .expect("sh runs");
+    let out = common::go_build(home, &format!("--target {target}"), work, &bin);
     let go_log = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -124,22 +124,7 @@ fn curl_stack_with_gcc_and_musl_to_static_go_binaries() {
             "json",
         ]);
         assert!(out.status.success());
-        let vars: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&out.stdout).expect("env --format json is a JSON object");
-        let sysroot = PathBuf::from(vars["CROSSROOT_SYSROOT"].as_str().unwrap());
-        for lib in [
-            "libcurl.a",
-            "libssl.a",
-            "libcrypto.a",
-            "libnghttp2.a",
-            "libcares.a",
-            "libz.a",
-        ] {
-            assert!(sysroot.join("lib").join(lib).is_file(), "{target}: {lib}");
-        }
-        let manifest: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(sysroot.join("manifest.json")).unwrap()).unwrap();
-        assert_eq!(manifest["packages"].as_array().unwrap().len(), 5);
+        let (sysroot, manifest) = common::curl_stack_sysroot(home(), target, &out.stdout);
         assert_eq!(manifest["toolchain"]["name"], "gcc-musl", "{target}");
         let version = manifest["toolchain"]["version"].as_str().unwrap();
         assert!(version.ends_with("+ musl 1.2.5"), "{version}");
@@ -152,19 +137,8 @@ fn curl_stack_with_gcc_and_musl_to_static_go_binaries() {
 
         // `eval "$(crossroot env --toolchain gcc)"; go build` as a user would type it.
         let bin = work.path().join(format!("hello-{target}"));
-        let script = format!(
-            "set -e\neval \"$('{}' env --toolchain gcc --target {target})\"\ncd '{}'\ngo build -o '{}' -ldflags '-extldflags \"-static\"' main.go\n",
-            env!("CARGO_BIN_EXE_crossroot"),
-            work.path().display(),
-            bin.display()
-        );
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .env("CROSSROOT_HOME", home())
-            .env("GO111MODULE", "off")
-            .output()
-            .expect("sh runs");
+        let env_args = format!("--toolchain gcc --target {target}");
+        let out = common::go_build(home(), &env_args, work.path(), &bin);
         assert!(
             out.status.success(),
             "{target}: go build failed:\n{}{}",

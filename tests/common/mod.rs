@@ -360,3 +360,66 @@ pub fn e2e_home() -> (Option<tempfile::TempDir>, PathBuf) {
         }
     }
 }
+
+/// The sysroot that `crossroot env … --format json` printed, checked to hold the curl stack
+/// as a sysroot must: the six static libraries, no shared ones or libtool archives, `.pc`
+/// files without a path under `home`, five packages in its manifest (returned).
+pub fn curl_stack_sysroot(
+    home: &Path,
+    target: &str,
+    env_json: &[u8],
+) -> (PathBuf, serde_json::Value) {
+    let vars: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(env_json).expect("env --format json is a JSON object");
+    let sysroot = PathBuf::from(vars["CROSSROOT_SYSROOT"].as_str().unwrap());
+    for lib in [
+        "libcurl.a",
+        "libssl.a",
+        "libcrypto.a",
+        "libnghttp2.a",
+        "libcares.a",
+        "libz.a",
+    ] {
+        assert!(sysroot.join("lib").join(lib).is_file(), "{target}: {lib}");
+    }
+    for entry in std::fs::read_dir(sysroot.join("lib")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            !name.contains(".so") && !name.ends_with(".la"),
+            "{target}: {name}"
+        );
+    }
+    for entry in std::fs::read_dir(sysroot.join("lib/pkgconfig")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(
+            !text.contains(home.to_str().unwrap()),
+            "{target}: .pc holds a build path:\n{text}"
+        );
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sysroot.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["packages"].as_array().unwrap().len(),
+        5,
+        "{target}"
+    );
+    (sysroot, manifest)
+}
+
+/// `eval "$(crossroot env <env_args>)"; go build` of `main.go` in `work` into `bin`, as a user
+/// would type it; the output of the shell is returned, for the caller to judge.
+pub fn go_build(home: &Path, env_args: &str, work: &Path, bin: &Path) -> Output {
+    let script = format!(
+        "set -e\neval \"$('{}' env {env_args})\"\ncd '{}'\ngo build -o '{}' -ldflags '-extldflags \"-static\"' main.go\n",
+        env!("CARGO_BIN_EXE_crossroot"),
+        work.display(),
+        bin.display()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env("CROSSROOT_HOME", home)
+        .env("GO111MODULE", "off")
+        .output()
+        .expect("sh runs")
+}
