@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what crossroot's builds and its tests need on a Debian/Ubuntu host:
 # build tools from the distribution (tcl because sqlite's build runs tclsh), the GNU cross
-# compilers of the gcc toolchain for arm64 and riscv64 (they bring binutils and the kernel
-# headers), Debian's newer Rust with the standard library's source (rustc-web, cargo-web,
+# compilers of the gcc toolchain for arm64 and riscv64 (they bring binutils) and their kernel
+# headers (which the cross gcc only recommends, so --no-install-recommends leaves them out),
+# Debian's newer Rust with the standard library's source (rustc-web, cargo-web,
 # rust-web-src: the end-to-end test builds a Rust crate for aarch64-unknown-linux-musl with
 # `-Z build-std`, as no prebuilt musl std can be fetched here; it goes to /usr/bin, behind
 # rustup's toolchain on PATH, and replaces a Debian `rustc` package), zig from PyPI (the
@@ -16,6 +17,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     make cmake perl pkgconf file ca-certificates tcl \
     golang-go qemu-user-static ninja-build \
     gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu \
+    linux-libc-dev-arm64-cross linux-libc-dev-riscv64-cross \
     rustc-web cargo-web rust-web-src >/dev/null
 python3 -m pip install --quiet --disable-pip-version-check 'ziglang>=0.14.1,<0.18' 'meson>=1.6' pyyaml
 python3 -m ziglang version

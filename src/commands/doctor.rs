@@ -177,7 +177,7 @@ fn gcc_lines(find: &dyn Fn(&'static Target) -> Result<HostGcc, ToolchainError>) 
                     g.kernel_include.display()
                 ),
                 (Some(gnu), Err(ToolchainError::NoHostGcc { package, .. })) => format!(
-                    "optional {name:<20} --toolchain gcc needs {gnu}-gcc: install the Debian package `{package}`"
+                    "optional {name:<20} --toolchain gcc needs {gnu}-gcc: apt-get install {package}"
                 ),
                 (Some(_), Err(e)) => format!("optional {name:<20} --toolchain gcc: {e}"),
             }
@@ -188,7 +188,7 @@ fn gcc_lines(find: &dyn Fn(&'static Target) -> Result<HostGcc, ToolchainError>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::toolchain::gcc::apt_package;
+    use crate::toolchain::gcc::apt_packages;
     use std::path::PathBuf;
 
     #[test]
@@ -208,7 +208,7 @@ mod tests {
                 Err(ToolchainError::NoHostGcc {
                     target: t.triple.into(),
                     program: format!("{}-gcc", t.gnu_triple.unwrap_or("?")),
-                    package: apt_package(t).unwrap_or_default(),
+                    package: apt_packages(t).unwrap_or_default(),
                 })
             }
         });
@@ -230,7 +230,7 @@ mod tests {
         assert!(rv.starts_with("optional "), "{rv}");
         assert!(
             rv.contains(
-                "needs riscv64-linux-gnu-gcc: install the Debian package `gcc-riscv64-linux-gnu`"
+                "needs riscv64-linux-gnu-gcc: apt-get install gcc-riscv64-linux-gnu linux-libc-dev-riscv64-cross"
             ),
             "{rv}"
         );

@@ -45,13 +45,28 @@ const KERNEL_DIRS: &[&str] = &[
     "xen",
 ];
 
-/// The Debian package that provides `<gnu>-gcc` (binutils and kernel headers come with it).
-pub fn apt_package(target: &Target) -> Option<String> {
+/// The Debian packages the gcc route needs for `target`: `<gnu>-gcc` (it brings binutils)
+/// and the kernel headers, which the cross gcc only recommends (`--no-install-recommends`
+/// leaves them out). Space-separated, for `apt-get install`.
+pub fn apt_packages(target: &Target) -> Option<String> {
     let gnu = target.gnu_triple?;
     if host_is_native(gnu) {
-        return Some("gcc".into());
+        return Some("gcc linux-libc-dev".into());
     }
-    Some(format!("gcc-{}", gnu.replace('_', "-")))
+    Some(format!(
+        "gcc-{} {}",
+        gnu.replace('_', "-"),
+        kernel_headers_package(target)
+    ))
+}
+
+/// The Debian package with the kernel headers for `target`'s cross gcc (the host's own for
+/// the native one).
+fn kernel_headers_package(target: &Target) -> String {
+    match target.gnu_triple {
+        Some(gnu) if host_is_native(gnu) => "linux-libc-dev".into(),
+        _ => format!("linux-libc-dev-{}-cross", target.debian_arch),
+    }
 }
 
 /// Whether `<gnu>-gcc` is this host's own compiler (x86_64-linux-gnu on an amd64 host).
@@ -87,7 +102,7 @@ pub fn find_host_gcc(host: &HostEnv, target: &Target) -> Result<HostGcc, Toolcha
     let exe = host.which(&name).ok_or_else(|| ToolchainError::NoHostGcc {
         target: target.triple.to_string(),
         program: name.clone(),
-        package: apt_package(target).unwrap_or_default(),
+        package: apt_packages(target).unwrap_or_default(),
     })?;
     let version = super::probe_version(&exe, "-dumpfullversion")?;
     let driver = fs::canonicalize(&exe).unwrap_or_else(|_| exe.clone());
@@ -112,7 +127,7 @@ pub fn find_host_gcc(host: &HostEnv, target: &Target) -> Result<HostGcc, Toolcha
         return Err(ToolchainError::NoKernelHeaders {
             target: target.triple.to_string(),
             looked: format!("{} and {}", cross.display(), kernel_include.display()),
-            package: format!("linux-libc-dev-{}-cross", target.debian_arch),
+            package: kernel_headers_package(target),
         });
     }
     let kernel_headers = sha256_file(&version_h)?;
@@ -538,19 +553,27 @@ mod tests {
     fn apt_packages_follow_debian_names() {
         let t = |n| Target::parse(n).unwrap();
         assert_eq!(
-            apt_package(t("aarch64-linux-musl")).as_deref(),
-            Some("gcc-aarch64-linux-gnu")
+            apt_packages(t("aarch64-linux-musl")).as_deref(),
+            Some("gcc-aarch64-linux-gnu linux-libc-dev-arm64-cross")
         );
         assert_eq!(
-            apt_package(t("riscv64-linux-musl")).as_deref(),
-            Some("gcc-riscv64-linux-gnu")
+            apt_packages(t("riscv64-linux-musl")).as_deref(),
+            Some("gcc-riscv64-linux-gnu linux-libc-dev-riscv64-cross")
         );
-        let x86 = apt_package(t("x86_64-linux-musl")).unwrap();
+        assert_eq!(
+            apt_packages(t("powerpc64le-linux-musl")).as_deref(),
+            Some("gcc-powerpc64le-linux-gnu linux-libc-dev-ppc64el-cross")
+        );
+        let x86 = apt_packages(t("x86_64-linux-musl")).unwrap();
         if std::env::consts::ARCH == "x86_64" {
-            assert_eq!(x86, "gcc");
+            assert_eq!(x86, "gcc linux-libc-dev");
+            assert_eq!(
+                kernel_headers_package(t("x86_64-linux-musl")),
+                "linux-libc-dev"
+            );
         } else {
-            assert_eq!(x86, "gcc-x86-64-linux-gnu");
+            assert_eq!(x86, "gcc-x86-64-linux-gnu linux-libc-dev-amd64-cross");
         }
-        assert_eq!(apt_package(t("arm-linux-musleabihf")), None);
+        assert_eq!(apt_packages(t("arm-linux-musleabihf")), None);
     }
 }
