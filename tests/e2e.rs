@@ -17,7 +17,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{crossroot_in as crossroot, e2e_home as home_dir};
@@ -230,7 +230,7 @@ fn check_go_program(home: &Path, target: &str, bin: &Path, port: u16, recipes: &
     );
 
     let url = format!("http://localhost:{port}/");
-    let out = run_for(target, bin, &[&url]);
+    let out = common::run_for(target, bin, &[&url]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{target}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{target}: the program failed");
@@ -286,7 +286,7 @@ fn verify_and_run(home: &Path, target: &str, bin: &Path, what: &str, wants: &[St
         out.status.success(),
         "{target}: verify says the {what} program is not static"
     );
-    let out = run_for(target, bin, &[]);
+    let out = common::run_for(target, bin, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!(
         "{target} ({what}): {stdout}{}",
@@ -387,22 +387,6 @@ fn rust_with_source() -> (PathBuf, PathBuf) {
         rustc.display()
     );
     (cargo, rustc)
-}
-
-/// Runs a program built for `target`: directly on x86_64 (i686 too: an x86_64 kernel runs
-/// 32-bit x86 programs, and under qemu-i386 7.2 Go's 386 runtime dies with "morestack on g0"
-/// even for a cgo program that only adds two numbers), under its qemu-user otherwise.
-fn run_for(target: &str, bin: &Path, args: &[&str]) -> Output {
-    let t = crossroot::target::Target::parse(target).unwrap();
-    let native = matches!(t.triple, "x86_64-linux-musl" | "i686-linux-musl");
-    let mut cmd = if native && std::env::consts::ARCH == "x86_64" {
-        Command::new(bin)
-    } else {
-        let mut c = Command::new(format!("{}-static", t.qemu));
-        c.arg(bin);
-        c
-    };
-    cmd.args(args).output().expect("the binary (or qemu) runs")
 }
 
 #[test]

@@ -98,10 +98,11 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
             &*reporter,
         )?;
         reporter.info(&format!(
-            "{}: {} ({} packages)",
+            "{}: {} ({} package{})",
             tp.target.triple,
             s.dir.display(),
-            tp.packages.len()
+            tp.packages.len(),
+            if tp.packages.len() == 1 { "" } else { "s" }
         ));
         if let Some(prefix) = &args.prefix {
             let dest = if plan.targets.len() == 1 {

@@ -165,6 +165,18 @@ struct KeyInput<'a> {
     libc: &'a str,
     libc_version: String,
     libc_sources: Vec<(&'a str, &'a str)>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    flags: &'a [&'a str],
+}
+
+/// Flags every compile for `target` needs with a Debian cross gcc, for musl's ABI: Debian's
+/// ppc64el gcc gives `long double` 128 bits (IBM double-double), musl on powerpc64 supports
+/// only 64 (as musl-cross-make's `--with-long-double-64` and clang on musl do).
+pub fn abi_flags(target: &Target) -> &'static [&'static str] {
+    match target.triple {
+        "powerpc64le-linux-musl" => &["-mlong-double-64"],
+        _ => &[],
+    }
 }
 
 impl GccMusl {
@@ -190,6 +202,7 @@ impl GccMusl {
                 .iter()
                 .map(|s| (s.file.as_str(), s.sha256.as_str()))
                 .collect(),
+            flags: abi_flags(target),
         };
         let key = hex::encode(Sha256::digest(
             serde_json::to_vec(&input).expect("key input serializes"),
@@ -248,7 +261,7 @@ impl GccMusl {
         fs::create_dir_all(logs).map_err(io(logs))?;
         let sys = out.join(self.target.triple);
         let gnu = self.gcc.gnu_triple;
-        let configure = [
+        let mut configure = vec![
             format!("--target={}", self.target.triple),
             format!("--prefix={}", sys.display()),
             "--disable-shared".into(),
@@ -256,12 +269,12 @@ impl GccMusl {
             format!("CROSS_COMPILE={gnu}-"),
             format!("CC={}", self.gcc.exe.display()),
         ];
+        let flags = abi_flags(self.target);
+        if !flags.is_empty() {
+            configure.push(format!("CFLAGS={}", flags.join(" ")));
+        }
         let steps: Vec<(&str, PathBuf, Vec<String>)> = vec![
-            (
-                "configure",
-                src.join("configure"),
-                configure.into_iter().collect(),
-            ),
+            ("configure", src.join("configure"), configure),
             (
                 "make",
                 make.to_path_buf(),
@@ -311,8 +324,12 @@ impl GccMusl {
             )
         };
         // Relocatable: the musl tree is found from the script's own path. Static by default.
+        let flags: String = abi_flags(self.target)
+            .iter()
+            .map(|f| format!(" {}", sh_quote(f)))
+            .collect();
         let cc = format!(
-            "{}root=$(cd \"$(dirname \"$(readlink -f \"$0\")\")/..\" && pwd -P)\nsys=\"$root/{t}\"\nexec {gcc} --sysroot=\"$sys\" -specs=\"$sys/lib/{SPECS}\" -static \"$@\"\n",
+            "{}root=$(cd \"$(dirname \"$(readlink -f \"$0\")\")/..\" && pwd -P)\nsys=\"$root/{t}\"\nexec {gcc} --sysroot=\"$sys\" -specs=\"$sys/lib/{SPECS}\" -static{flags} \"$@\"\n",
             head("C compiler")
         );
         let cxx = format!(
@@ -547,6 +564,21 @@ mod tests {
         assert!(scripts["aarch64-linux-musl-ar"].contains("'/usr/bin/aarch64-linux-gnu-ar'"));
         assert!(specs().contains("%R/lib/crti.o"));
         assert!(!specs().contains('/') || !specs().contains("/usr"));
+    }
+
+    #[test]
+    fn powerpc64le_compiles_with_a_64_bit_long_double() {
+        let home = Home::new(PathBuf::from("/h"));
+        let ppc = Target::parse("powerpc64le-linux-musl").unwrap();
+        let mut host = gcc("12.2.0", &"a".repeat(64));
+        host.gnu_triple = "powerpc64le-linux-gnu";
+        host.exe = PathBuf::from("/usr/bin/powerpc64le-linux-gnu-gcc");
+        let g = GccMusl::new(&home, &musl(), ppc, host);
+        let scripts: std::collections::BTreeMap<_, _> = g.scripts().into_iter().collect();
+        let cc = &scripts["powerpc64le-linux-musl-cc"];
+        assert!(cc.contains(" -static '-mlong-double-64' \"$@\""), "{cc}");
+        let a64 = Target::parse("aarch64-linux-musl").unwrap();
+        assert!(abi_flags(a64).is_empty());
     }
 
     #[test]

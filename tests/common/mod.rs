@@ -423,3 +423,19 @@ pub fn go_build(home: &Path, env_args: &str, work: &Path, bin: &Path) -> Output 
         .output()
         .expect("sh runs")
 }
+
+/// Runs a program built for `target`: directly on x86_64 (i686 too: an x86_64 kernel runs
+/// 32-bit x86 programs, and under qemu-i386 7.2 Go's 386 runtime dies with "morestack on g0"
+/// even for a cgo program that only adds two numbers), under its qemu-user otherwise.
+pub fn run_for(target: &str, bin: &Path, args: &[&str]) -> Output {
+    let t = crossroot::target::Target::parse(target).unwrap();
+    let native = matches!(t.triple, "x86_64-linux-musl" | "i686-linux-musl");
+    let mut cmd = if native && std::env::consts::ARCH == "x86_64" {
+        Command::new(bin)
+    } else {
+        let mut c = Command::new(format!("{}-static", t.qemu));
+        c.arg(bin);
+        c
+    };
+    cmd.args(args).output().expect("the binary (or qemu) runs")
+}
