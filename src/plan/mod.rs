@@ -350,63 +350,37 @@ mod tests {
     #[test]
     fn keys_change_with_inputs_and_propagate_to_dependents_only() {
         let set = RecipeSet::builtin().unwrap();
-        let base = plan(
-            &set,
-            &["curl".into()],
-            &[t("x86_64-linux-musl")],
-            &tc(),
-            &BuildOptions::default(),
-        )
-        .unwrap();
-        let keys = |p: &Plan| -> BTreeMap<String, String> {
+        // The key of each package of curl for x86_64, planned with these inputs.
+        let keys = |set: &RecipeSet, tc: &ToolchainId, options: &BuildOptions| {
+            let p = plan(
+                set,
+                &["curl".into()],
+                &[t("x86_64-linux-musl")],
+                tc,
+                options,
+            )
+            .unwrap();
             p.targets[0]
                 .packages
                 .iter()
                 .map(|x| (x.recipe.name.clone(), x.key.clone()))
-                .collect()
+                .collect::<BTreeMap<String, String>>()
         };
-        let k0 = keys(&base);
+        let k0 = keys(&set, &tc(), &BuildOptions::default());
         let debug = BuildOptions {
             debug_info: true,
             ..Default::default()
         };
-        let k1 = keys(
-            &plan(
-                &set,
-                &["curl".into()],
-                &[t("x86_64-linux-musl")],
-                &tc(),
-                &debug,
-            )
-            .unwrap(),
-        );
+        let k1 = keys(&set, &tc(), &debug);
         assert!(k0.iter().all(|(n, k)| k1[n] != *k));
         let mut other_tc = tc();
         other_tc.version = "0.17.2".into();
-        let k2 = keys(
-            &plan(
-                &set,
-                &["curl".into()],
-                &[t("x86_64-linux-musl")],
-                &other_tc,
-                &BuildOptions::default(),
-            )
-            .unwrap(),
-        );
+        let k2 = keys(&set, &other_tc, &BuildOptions::default());
         assert!(k0.iter().all(|(n, k)| k2[n] != *k));
         // A CPU baseline the wrappers pass (`-mcpu=…`) is part of the toolchain's identity.
         let mut with_flags = tc();
         with_flags.flags = vec!["-mcpu=baseline".into()];
-        let k3 = keys(
-            &plan(
-                &set,
-                &["curl".into()],
-                &[t("x86_64-linux-musl")],
-                &with_flags,
-                &BuildOptions::default(),
-            )
-            .unwrap(),
-        );
+        let k3 = keys(&set, &with_flags, &BuildOptions::default());
         assert!(k0.iter().all(|(n, k)| k3[n] != *k));
 
         // An overlay that changes only zlib changes zlib and curl, not openssl.
@@ -422,20 +396,11 @@ mod tests {
         )
         .unwrap();
         let set2 = RecipeSet::load(&[dir.path().to_path_buf()]).unwrap();
-        let k3 = keys(
-            &plan(
-                &set2,
-                &["curl".into()],
-                &[t("x86_64-linux-musl")],
-                &tc(),
-                &BuildOptions::default(),
-            )
-            .unwrap(),
-        );
-        assert_ne!(k3["zlib"], k0["zlib"]);
-        assert_ne!(k3["curl"], k0["curl"]);
-        assert_eq!(k3["openssl"], k0["openssl"]);
-        assert_eq!(k3["nghttp2"], k0["nghttp2"]);
+        let k4 = keys(&set2, &tc(), &BuildOptions::default());
+        assert_ne!(k4["zlib"], k0["zlib"]);
+        assert_ne!(k4["curl"], k0["curl"]);
+        assert_eq!(k4["openssl"], k0["openssl"]);
+        assert_eq!(k4["nghttp2"], k0["nghttp2"]);
     }
 
     #[test]

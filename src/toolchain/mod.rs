@@ -904,14 +904,19 @@ mod tests {
         assert_ne!(changed.sha256, first.sha256);
     }
 
-    #[test]
-    fn zig_id_carries_the_target_cpu_baseline() {
-        let z = Zig {
+    /// zig 0.17.1 at `/z/zig`, found on PATH, with this sha256.
+    fn zig_at_path(sha256: &str) -> Zig {
+        Zig {
             exe: PathBuf::from("/z/zig"),
             version: "0.17.1".into(),
-            sha256: "ab".repeat(32),
+            sha256: sha256.into(),
             origin: "PATH".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn zig_id_carries_the_target_cpu_baseline() {
+        let z = zig_at_path(&"ab".repeat(32));
         let tc = Toolchain::Zig(z.clone());
         let a64 = Target::parse("aarch64-linux-musl").unwrap();
         assert_eq!(
@@ -968,12 +973,7 @@ mod tests {
         );
         assert!(w["aarch64-linux-musl-c++"].contains("aarch64-linux-musl-g++"));
         // zig keeps its own wrappers.
-        let zig = Zig {
-            exe: PathBuf::from("/z/zig"),
-            version: "0.17.1".into(),
-            sha256: "c".repeat(64),
-            origin: "PATH".into(),
-        };
+        let zig = zig_at_path(&"c".repeat(64));
         let z = Toolchain::Zig(zig.clone());
         assert_eq!(
             z.wrappers(a64, &home),
