@@ -50,14 +50,12 @@ const KERNEL_DIRS: &[&str] = &[
 /// leaves them out). Space-separated, for `apt-get install`.
 pub fn apt_packages(target: &Target) -> Option<String> {
     let gnu = target.gnu_triple?;
-    if host_is_native(gnu) {
-        return Some("gcc linux-libc-dev".into());
-    }
-    Some(format!(
-        "gcc-{} {}",
-        gnu.replace('_', "-"),
-        kernel_headers_package(target)
-    ))
+    let gcc = if host_is_native(gnu) {
+        "gcc".to_string()
+    } else {
+        format!("gcc-{}", gnu.replace('_', "-"))
+    };
+    Some(format!("{gcc} {}", kernel_headers_package(target)))
 }
 
 /// The Debian package with the kernel headers for `target`'s cross gcc (the host's own for
