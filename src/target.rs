@@ -339,6 +339,21 @@ impl fmt::Display for Target {
     }
 }
 
+/// The strings of `const <name>: &[&str] = &[…];` in a test's source, so that a table here
+/// can be checked against what the test really runs.
+#[cfg(test)]
+pub(crate) fn listed_in<'a>(source: &'a str, name: &str) -> Vec<&'a str> {
+    source
+        .split_once(&format!("const {name}: &[&str] = &["))
+        .and_then(|(_, rest)| rest.split_once("];"))
+        .unwrap_or_else(|| panic!("the test source lists its {name}"))
+        .0
+        .split(',')
+        .map(|item| item.trim().trim_matches('"'))
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,16 +400,7 @@ mod tests {
     #[test]
     fn verified_targets_are_the_end_to_end_targets() {
         let e2e = include_str!("../tests/e2e.rs");
-        let list = |name: &str| -> Vec<&str> {
-            e2e.split_once(&format!("const {name}: &[&str] = &["))
-                .and_then(|(_, rest)| rest.split_once("];"))
-                .unwrap_or_else(|| panic!("tests/e2e.rs lists its {name}"))
-                .0
-                .split(',')
-                .map(|item| item.trim().trim_matches('"'))
-                .filter(|item| !item.is_empty())
-                .collect()
-        };
+        let list = |name: &str| listed_in(e2e, name);
         let without_go = list("GO_CANNOT_LINK");
         let mut e2e_targets: Vec<&str> = list("TARGETS")
             .into_iter()
