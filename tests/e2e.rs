@@ -208,38 +208,9 @@ fn check_target(home: &Path, target: &str, work: &Path, port: u16) {
         );
     } else {
         assert!(out.status.success(), "{target}: go build failed:\n{go_log}");
-        check_go_program(home, target, &bin, port, &recipes);
+        common::check_go_program(home, target, &bin, port, &recipes);
     }
     check_cxx_program(home, target, work);
-}
-
-/// `crossroot verify` and a run of the Go program: static, for this target, and it fetches.
-fn check_go_program(home: &Path, target: &str, bin: &Path, port: u16, recipes: &RecipeSet) {
-    let out = crossroot(home, &["verify", "--target", target, bin.to_str().unwrap()]);
-    assert!(out.status.success(), "{target}: verify says not static");
-    // The wrong target is refused.
-    let other = if target.starts_with("x86_64") {
-        "aarch64-linux-musl"
-    } else {
-        "x86_64-linux-musl"
-    };
-    let out = crossroot(home, &["verify", "--target", other, bin.to_str().unwrap()]);
-    assert!(
-        !out.status.success(),
-        "{target}: verify accepted a binary for another target"
-    );
-
-    let url = format!("http://localhost:{port}/");
-    let out = common::run_for(target, bin, &[&url]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{target}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{target}: the program failed");
-    for want in common::go_program_output(recipes) {
-        assert!(
-            stdout.contains(&want),
-            "{target}: output lacks `{want}`:\n{stdout}"
-        );
-    }
 }
 
 /// C++: the standard library (zig's libc++) and libcurl, linked statically through $CXX.

@@ -159,20 +159,7 @@ fn curl_stack_with_gcc_and_musl_to_static_go_binaries() {
             common::stdout(&out),
             common::stderr(&out)
         );
-        let out = crossroot(&["verify", "--target", target, bin.to_str().unwrap()]);
-        assert!(out.status.success(), "{target}: verify says not static");
-
-        let url = format!("http://localhost:{port}/");
-        let out = common::run_for(target, &bin, &[&url]);
-        let text = common::stdout(&out);
-        eprintln!("{target}: {text}{}", common::stderr(&out));
-        assert!(out.status.success(), "{target}: the program failed");
-        for want in common::go_program_output(&recipes) {
-            assert!(
-                text.contains(&want),
-                "{target}: output lacks `{want}`:\n{text}"
-            );
-        }
+        common::check_go_program(home(), target, &bin, port, &recipes);
     }
 }
 

@@ -439,3 +439,38 @@ pub fn run_for(target: &str, bin: &Path, args: &[&str]) -> Output {
     };
     cmd.args(args).output().expect("the binary (or qemu) runs")
 }
+
+/// `crossroot verify` and a run of the Go program: static, for this target, and it fetches.
+pub fn check_go_program(
+    home: &Path,
+    target: &str,
+    bin: &Path,
+    port: u16,
+    recipes: &crossroot::recipe::RecipeSet,
+) {
+    let out = crossroot_in(home, &["verify", "--target", target, bin.to_str().unwrap()]);
+    assert!(out.status.success(), "{target}: verify says not static");
+    // The wrong target is refused.
+    let other = if target.starts_with("x86_64") {
+        "aarch64-linux-musl"
+    } else {
+        "x86_64-linux-musl"
+    };
+    let out = crossroot_in(home, &["verify", "--target", other, bin.to_str().unwrap()]);
+    assert!(
+        !out.status.success(),
+        "{target}: verify accepted a binary for another target"
+    );
+
+    let url = format!("http://localhost:{port}/");
+    let out = run_for(target, bin, &[&url]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{target}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{target}: the program failed");
+    for want in go_program_output(recipes) {
+        assert!(
+            stdout.contains(&want),
+            "{target}: output lacks `{want}`:\n{stdout}"
+        );
+    }
+}
