@@ -45,5 +45,6 @@ tar xf "$(src 'curl*8.14.1*.tar.gz')"
    --without-libpsl --without-brotli --without-zstd --without-libidn2 --without-librtmp --without-libssh2 \
    --without-libssh --without-ngtcp2 --without-nghttp3 --without-quiche --without-gssapi --without-ca-bundle \
    --without-ca-path --with-ca-fallback --disable-ldap --disable-ldaps --disable-docs --disable-manual \
+   --disable-dependency-tracking \
    && make -j"$J" -C lib libcurl.la && make -C lib install-libLTLIBRARIES && make -C include install && make install-pkgconfigDATA) >"$W/curl.log" 2>&1
 ls "$S/lib"/*.a >/dev/null

@@ -224,6 +224,13 @@ pub fn steps_for(
                 format!("--host={}", t.autotools_host),
                 format!("--build={}", build_triple()),
                 format!("--prefix={}", p(&dirs.prefix)),
+                // Every build starts from a fresh tree and runs once, so automake's tracking of
+                // header dependencies for rebuilds is pure cost: config.status spends seconds
+                // writing `.deps` files (~6 s of curl's single-process configure) and every
+                // compile goes through depcomp; the objects are the same without it. Package
+                // builders (debhelper, Gentoo's econf) pass it too; configure scripts without
+                // automake ignore it.
+                "--disable-dependency-tracking".into(),
             ];
             a.extend(args);
             let mut v = vec![BuildStep {
@@ -419,6 +426,10 @@ mod tests {
                 .any(|a| a.starts_with("--build=") && a.ends_with("-pc-linux-gnu"))
         );
         assert!(c.args.contains(&"--with-openssl=/stage/deps".to_string()));
+        assert!(
+            c.args
+                .contains(&"--disable-dependency-tracking".to_string())
+        );
         assert_eq!(c.env["PKG_CONFIG_LIBDIR"], "/stage/deps/lib/pkgconfig");
         assert_eq!(
             c.env["PKG_CONFIG"],
