@@ -11,8 +11,8 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -145,7 +145,13 @@ pub struct Builder {
     pub jobs: usize,
     pub reporter: Arc<dyn Reporter>,
     jobserver: jobserver::Client,
+    /// zig's clang arguments per (target, flags), captured once per run (see
+    /// [`toolchain::direct`]); `None` when the direct path is off or could not be set up.
+    direct_cc: Mutex<BTreeMap<DirectKey, Option<Vec<String>>>>,
 }
+
+/// (target triple, build flags) for [`Builder::direct_cc`].
+type DirectKey = (String, String);
 
 impl Builder {
     pub fn new(
@@ -163,6 +169,7 @@ impl Builder {
             jobs,
             reporter,
             jobserver: jobserver::Client::new(jobs)?,
+            direct_cc: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -372,6 +379,14 @@ impl Builder {
                 "deps/lib/pkgconfig",
             ),
         ));
+        if let Some((name, script, args)) = self.direct_cc_wrapper(pkg, options, root, &bin) {
+            let args_file = bin.join(toolchain::direct::ARGS_FILE);
+            fs::write(&args_file, toolchain::direct::args_file_text(&args))
+                .map_err(io("write", &args_file))?;
+            if let Some(w) = wrappers.iter_mut().find(|(n, _)| *n == name) {
+                w.1 = script;
+            }
+        }
         toolchain::write_wrappers(&bin, &wrappers)?;
 
         let log_dir = self
@@ -447,6 +462,54 @@ impl Builder {
             &format!("built {label} in {:.1}s", started.elapsed().as_secs_f64()),
         );
         Ok(())
+    }
+
+    /// The build steps' `<triple>-cc` that runs zig's clang directly for plain compiles, with
+    /// the arguments it needs; `None` for other toolchains, or when the direct path is off or
+    /// its probe failed (then the ordinary zig cc wrapper stays).
+    fn direct_cc_wrapper(
+        &self,
+        pkg: &PlannedPackage,
+        options: &BuildOptions,
+        scratch: &Path,
+        bin: &Path,
+    ) -> Option<(String, String, Vec<String>)> {
+        let Toolchain::Zig(zig) = &self.toolchain else {
+            return None;
+        };
+        if !toolchain::direct::enabled() {
+            return None;
+        }
+        let cflags = options.cflags();
+        let args = {
+            let mut memo = self.direct_cc.lock().unwrap_or_else(|e| e.into_inner());
+            memo.entry((pkg.target.triple.to_string(), cflags.clone()))
+                .or_insert_with(|| {
+                    let probe = scratch.join("zig-direct-probe");
+                    let found = toolchain::direct::capture(zig, pkg.target, &cflags, &probe);
+                    let _ = fs::remove_dir_all(&probe);
+                    match found {
+                        Ok(args) => Some(args),
+                        Err(why) => {
+                            self.reporter.debug(&format!(
+                                "{}: build steps use zig cc for every call: {why}",
+                                pkg.target.triple
+                            ));
+                            None
+                        }
+                    }
+                })
+                .clone()?
+        };
+        let head = toolchain::zig_head(zig, pkg.target, &self.home.zig_cache(), "C compiler");
+        let script = toolchain::direct::cc_wrapper(
+            zig,
+            pkg.target,
+            &head,
+            &bin.join(toolchain::direct::ARGS_FILE),
+            &cflags,
+        );
+        Some((format!("{}-cc", pkg.target.triple), script, args))
     }
 
     fn run_step(&self, label: &str, step: &BuildStep, log: &Path) -> Result<(), BuildError> {

@@ -15,7 +15,8 @@ use crate::target::Target;
 use crate::toolchain::ToolchainId;
 
 /// Bumped whenever crossroot changes how it builds, so old packages are not reused.
-pub const BUILDER_VERSION: u32 = 1;
+/// 2: zig builds compile through zig's clang directly ([`crate::toolchain::direct`]).
+pub const BUILDER_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
