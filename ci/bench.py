@@ -6,7 +6,8 @@
 Part one (TARGET):
 1. Downloads the sources once (`crossroot fetch`, not timed).
 2. Cold `crossroot build curl` for TARGET in a fresh home (fresh zig cache too): wall time and
-   the CPU seconds of all its children; the floor is CPU seconds / cores.
+   the CPU seconds of all its children; the floor is CPU seconds / cores. Then the same with
+   CROSSROOT_ZIG_DIRECT=0 (every compile through zig cc, as the serial build does).
 3. The same sources and flags built by ci/serial-build.sh (one package after another,
    make -j$(nproc) inside each), with a fresh zig cache: wall time.
 4. The Crossdev-style build by ci/crossdev-style-build.sh (autotools everywhere, default
@@ -68,6 +69,11 @@ def fresh_home(work, name, downloads):
 def part_one(work, downloads):
     home, env = fresh_home(work, "home", downloads)
     cold_wall, cold_cpu = run([BIN, "-q", "build", "--target", TARGET, "curl"], env)
+    # The same with every compile through zig cc, to tell the scheduler's share from the
+    # direct compile path's (src/toolchain/direct.rs).
+    _, env_zcc = fresh_home(work, "home-zig-cc", downloads)
+    env_zcc["CROSSROOT_ZIG_DIRECT"] = "0"
+    zcc_wall, zcc_cpu = run([BIN, "-q", "build", "--target", TARGET, "curl"], env_zcc)
 
     serial_wall, serial_cpu = run(
         [os.path.join(ROOT, "ci/serial-build.sh"), TARGET, downloads, os.path.join(work, "serial")]
@@ -87,11 +93,14 @@ def part_one(work, downloads):
     print(f"|---|---|")
     print(f"| crossroot cold build, wall | {cold_wall:.0f} s |")
     print(f"| crossroot CPU seconds (all steps) / cores = floor | {cold_cpu:.0f} s / {CORES} = {floor:.0f} s |")
+    print(f"| crossroot cold build, every compile through zig cc (`CROSSROOT_ZIG_DIRECT=0`), wall | {zcc_wall:.0f} s (CPU {zcc_cpu:.0f} s, floor {zcc_cpu / CORES:.0f} s) |")
     print(f"| hand-written serial build (same sources and flags), wall | {serial_wall:.0f} s (CPU {serial_cpu:.0f} s) |")
     print(f"| Crossdev-style serial build (autotools, default flags), wall | {cd_wall:.0f} s (CPU {cd_cpu:.0f} s) |")
     print(f"| crossroot / Crossdev-style | {cold_wall / cd_wall:.2f} |")
     print(f"| crossroot / serial | {cold_wall / serial_wall:.2f} |")
     print(f"| crossroot / floor | {cold_wall / floor:.2f} |")
+    print(f"| crossroot with zig cc only / serial | {zcc_wall / serial_wall:.2f} |")
+    print(f"| crossroot with zig cc only / its floor | {zcc_wall / (zcc_cpu / CORES):.2f} |")
     print(f"| warm no-op `build`, median of 20 | {warm:.0f} ms |")
     print(f"| `env`, median of 20 | {env_ms:.0f} ms |")
     print(f"| `lib/*.a` total | {int(lib) / 1e6:.1f} MB |", flush=True)

@@ -117,8 +117,16 @@ fn direct_clang_matches_zig_cc_for_every_target() {
             dir.path().join(format!("{name}-cc.o")),
             dir.path().join(format!("{name}-direct.o")),
         );
-        run(zig_cc().arg("-c").arg(&src).arg("-o").arg(&a));
-        run(clang().arg("-c").arg(&src).arg("-o").arg(&b));
+        // With options the wrapper passes straight to clang, as OpenSSL and curl use them.
+        let extra = [
+            "-fPIC",
+            "-pthread",
+            "-fvisibility=hidden",
+            "-DMIX=1",
+            "-std=gnu11",
+        ];
+        run(zig_cc().args(extra).arg("-c").arg(&src).arg("-o").arg(&a));
+        run(clang().args(extra).arg("-c").arg(&src).arg("-o").arg(&b));
         assert_eq!(
             text_section(&a),
             text_section(&b),

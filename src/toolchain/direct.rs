@@ -2,8 +2,9 @@
 //!
 //! `zig cc -c x.c -o x.o` starts zig's driver, looks the object up in zig's cache, runs
 //! `zig clang` as a child, then runs `zig ld.lld -r` over the one object it produced to write
-//! `x.o`. For an ordinary compile that bookkeeping is ~20 % of the CPU time (measured on curl's
-//! and OpenSSL's sources, see BENCHMARKS.md). The clang command zig runs depends only on the
+//! `x.o`. That bookkeeping costs ~20-40 ms per object (8 % of compiling curl's `http.c`, a third
+//! of a configure check's compile); over a cold curl-stack build it came to ~6 % of the CPU
+//! (BENCHMARKS.md). The clang command zig runs depends only on the
 //! target and on the flags zig interprets (optimization, debug info, CPU), so crossroot asks zig
 //! once, per target and build flags, which arguments it gives clang (`ZIG_VERBOSE_CC`), and the
 //! build steps' `<triple>-cc` runs `zig clang` with those arguments directly for compile-only
@@ -164,7 +165,7 @@ for a in "$@"; do
     -o|-MF|-MT|-MQ|-I|-D|-U|-include|-isystem|-iquote|-idirafter) skip=1 ;;
     -Wa,--noexecstack) ;;
     -Wl,*|-Wa,*|-Wp,*|-Xclang|-Xassembler|-Xpreprocessor|-Xlinker) direct=; break ;;
-    -I?*|-D?*|-U?*|-isystem?*|-iquote?*|-idirafter?*|-W*|-w|-MD|-MMD|-MP|-std=*|-pedantic|-pthread|-fPIC|-fpic|-Qunused-arguments{own}) ;;
+    -I?*|-D?*|-U?*|-isystem?*|-iquote?*|-idirafter?*|-W*|-w|-MD|-MMD|-MP|-std=*|-pedantic|-pthread|-fPIC|-fpic|-fvisibility=*|-Qunused-arguments{own}) ;;
     -*) direct=; break ;;
     *.c) ;;
     *) direct=; break ;;

@@ -682,9 +682,6 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The compiler wrappers for one target: `(file name, script)` pairs for `<triple>-cc`,
-/// `-c++`, `-ar` and `-ranlib`. Configure scripts want one word in `CC`, and zig must find
-/// its caches under the crossroot home, not `~/.cache/zig`.
 /// The start of a zig wrapper script: what it is, and zig's cache in crossroot's home.
 pub fn zig_head(zig: &Zig, target: &crate::target::Target, zig_cache: &Path, what: &str) -> String {
     let cache = sh_quote(&zig_cache.display().to_string());
@@ -694,6 +691,9 @@ pub fn zig_head(zig: &Zig, target: &crate::target::Target, zig_cache: &Path, wha
     )
 }
 
+/// The compiler wrappers for one target: `(file name, script)` pairs for `<triple>-cc`,
+/// `-c++`, `-ar` and `-ranlib`. Configure scripts want one word in `CC`, and zig must find
+/// its caches under the crossroot home, not `~/.cache/zig`.
 pub fn compiler_wrappers(
     zig: &Zig,
     target: &crate::target::Target,
