@@ -18,7 +18,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{Zig, sh_quote};
+use super::{Zig, sh_quote, zig_driver};
 use crate::target::Target;
 
 /// Environment variable that turns the direct path off when set to `0`.
@@ -144,11 +144,6 @@ pub fn cc_wrapper(
     cflags: &str,
 ) -> String {
     let exe = sh_quote(&zig.exe.display().to_string());
-    let cpu: String = target
-        .zig_flags()
-        .iter()
-        .map(|f| format!(" {}", sh_quote(f)))
-        .collect();
     let own: String = cflags
         .split_whitespace()
         .map(|f| format!("|{}", sh_quote(f)))
@@ -174,10 +169,10 @@ done
 if [ -n "$direct" ]; then
   exec {exe} clang @{args} "$@"
 fi
-exec {exe} cc -target {zt}{cpu} "$@"
+exec {zig_cc} "$@"
 "#,
         args = sh_quote(&args_file.display().to_string()),
-        zt = target.zig_target,
+        zig_cc = zig_driver(zig, target, "cc"),
     )
 }
 

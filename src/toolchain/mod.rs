@@ -691,6 +691,20 @@ pub fn zig_head(zig: &Zig, target: &crate::target::Target, zig_cache: &Path, wha
     )
 }
 
+/// `'<zig>' <driver> -target <zig target> <CPU flags>`: how crossroot runs `zig cc`/`zig c++`.
+pub fn zig_driver(zig: &Zig, target: &crate::target::Target, driver: &str) -> String {
+    let cpu: String = target
+        .zig_flags()
+        .iter()
+        .map(|f| format!(" {}", sh_quote(f)))
+        .collect();
+    format!(
+        "{} {driver} -target {}{cpu}",
+        sh_quote(&zig.exe.display().to_string()),
+        target.zig_target
+    )
+}
+
 /// The compiler wrappers for one target: `(file name, script)` pairs for `<triple>-cc`,
 /// `-c++`, `-ar` and `-ranlib`. Configure scripts want one word in `CC`, and zig must find
 /// its caches under the crossroot home, not `~/.cache/zig`.
@@ -700,27 +714,23 @@ pub fn compiler_wrappers(
     zig_cache: &Path,
 ) -> Vec<(String, String)> {
     let exe = sh_quote(&zig.exe.display().to_string());
-    let cpu: String = target
-        .zig_flags()
-        .iter()
-        .map(|f| format!(" {}", sh_quote(f)))
-        .collect();
     let head = |what: &str| zig_head(zig, target, zig_cache, what);
     let t = target.triple;
-    let zt = target.zig_target;
     vec![
         (
             format!("{t}-cc"),
             format!(
-                "{}exec {exe} cc -target {zt}{cpu} \"$@\"\n",
-                head("C compiler")
+                "{}exec {} \"$@\"\n",
+                head("C compiler"),
+                zig_driver(zig, target, "cc")
             ),
         ),
         (
             format!("{t}-c++"),
             format!(
-                "{}exec {exe} c++ -target {zt}{cpu} \"$@\"\n",
-                head("C++ compiler")
+                "{}exec {} \"$@\"\n",
+                head("C++ compiler"),
+                zig_driver(zig, target, "c++")
             ),
         ),
         (
