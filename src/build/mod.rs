@@ -379,14 +379,7 @@ impl Builder {
                 "deps/lib/pkgconfig",
             ),
         ));
-        if let Some((name, script, args)) = self.direct_cc_wrapper(pkg, options, root, &bin) {
-            let args_file = bin.join(toolchain::direct::ARGS_FILE);
-            fs::write(&args_file, toolchain::direct::args_file_text(&args))
-                .map_err(io("write", &args_file))?;
-            if let Some(w) = wrappers.iter_mut().find(|(n, _)| *n == name) {
-                w.1 = script;
-            }
-        }
+        self.use_direct_cc(pkg, options, root, &bin, &mut wrappers)?;
         toolchain::write_wrappers(&bin, &wrappers)?;
 
         let log_dir = self
@@ -464,21 +457,22 @@ impl Builder {
         Ok(())
     }
 
-    /// The build steps' `<triple>-cc` that runs zig's clang directly for plain compiles, with
-    /// the arguments it needs; `None` for other toolchains, or when the direct path is off or
-    /// its probe failed (then the ordinary zig cc wrapper stays).
-    fn direct_cc_wrapper(
+    /// With zig, makes the build steps' `<triple>-cc` run zig's clang directly for plain
+    /// compiles, and writes the arguments it needs into `bin`. Leaves the wrappers alone for
+    /// other toolchains, or when the direct path is off or its probe failed.
+    fn use_direct_cc(
         &self,
         pkg: &PlannedPackage,
         options: &BuildOptions,
         scratch: &Path,
         bin: &Path,
-    ) -> Option<(String, String, Vec<String>)> {
+        wrappers: &mut [(String, String)],
+    ) -> Result<(), BuildError> {
         let Toolchain::Zig(zig) = &self.toolchain else {
-            return None;
+            return Ok(());
         };
         if !toolchain::direct::enabled() {
-            return None;
+            return Ok(());
         }
         let cflags = options.cflags();
         let args = {
@@ -499,17 +493,28 @@ impl Builder {
                         }
                     }
                 })
-                .clone()?
+                .clone()
         };
-        let head = toolchain::zig_head(zig, pkg.target, &self.home.zig_cache(), "C compiler");
-        let script = toolchain::direct::cc_wrapper(
-            zig,
-            pkg.target,
-            &head,
-            &bin.join(toolchain::direct::ARGS_FILE),
-            &cflags,
-        );
-        Some((format!("{}-cc", pkg.target.triple), script, args))
+        let Some(args) = args else {
+            return Ok(());
+        };
+        let args_file = bin.join(toolchain::direct::ARGS_FILE);
+        fs::write(&args_file, toolchain::direct::args_file_text(&args)).map_err(io_err(
+            &pkg.label(),
+            "write",
+            &args_file,
+        ))?;
+        let cc = format!("{}-cc", pkg.target.triple);
+        if let Some(w) = wrappers.iter_mut().find(|(n, _)| *n == cc) {
+            w.1 = toolchain::direct::cc_wrapper(
+                zig,
+                pkg.target,
+                &self.home.zig_cache(),
+                &args_file,
+                &cflags,
+            );
+        }
+        Ok(())
     }
 
     fn run_step(&self, label: &str, step: &BuildStep, log: &Path) -> Result<(), BuildError> {

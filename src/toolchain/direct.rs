@@ -18,7 +18,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{Zig, sh_quote, zig_driver};
+use super::{Zig, sh_quote, zig_driver, zig_head};
 use crate::target::Target;
 
 /// Environment variable that turns the direct path off when set to `0`.
@@ -134,15 +134,16 @@ pub fn args_file_text(args: &[String]) -> String {
 
 /// The build steps' `<triple>-cc`: compile-only calls whose options are all in a list zig
 /// passes through to clang unchanged run `zig clang @ARGS`; anything else runs `zig cc`.
-/// `head` sets zig's cache; `cflags` are the build's flags the arguments were captured with
-/// (the only `-O`/`-g` forms accepted).
+/// `cflags` are the build's flags the arguments were captured with (the only `-O`/`-g` forms
+/// accepted).
 pub fn cc_wrapper(
     zig: &Zig,
     target: &Target,
-    head: &str,
+    zig_cache: &Path,
     args_file: &Path,
     cflags: &str,
 ) -> String {
+    let head = zig_head(zig, target, zig_cache, "C compiler");
     let exe = sh_quote(&zig.exe.display().to_string());
     let own: String = cflags
         .split_whitespace()
@@ -197,7 +198,13 @@ mod tests {
         };
         let target = Target::parse("riscv64-linux-musl").unwrap();
         let args_file = PathBuf::from("/b/zig-clang.args");
-        let script = cc_wrapper(&zig, target, "#!/bin/sh\n", &args_file, "-O2 -g0");
+        let script = cc_wrapper(
+            &zig,
+            target,
+            &dir.path().join("cache"),
+            &args_file,
+            "-O2 -g0",
+        );
         let cc = dir.path().join("cc");
         std::fs::write(&cc, script).unwrap();
         std::fs::set_permissions(&cc, std::fs::Permissions::from_mode(0o755)).unwrap();
