@@ -1,6 +1,7 @@
-//! The direct compile path of zig builds (src/toolchain/direct.rs), against the real zig: for
-//! each target, zig's clang run with the captured arguments must see the same predefined macros
-//! as `zig cc` with crossroot's flags, and emit the same machine code.
+//! The direct path of zig builds (src/toolchain/direct.rs), against the real zig: for each
+//! target, zig's clang run with the captured arguments must see the same predefined macros as
+//! `zig cc` with crossroot's flags (and with none), and emit the same machine code; the
+//! generated `<triple>-cc` must link what zig cc links, to the byte, and its programs run.
 
 mod common;
 
@@ -106,6 +107,28 @@ fn direct_clang_matches_zig_cc_for_every_target() {
             c
         };
 
+        // Preprocessor runs without -O/-g (configure's CPP) use what zig gives such a call.
+        let plain = direct::capture(&zig, target, "", &dir.path().join(format!("plain-{name}")))
+            .unwrap_or_else(|e| panic!("{name}: capture without flags failed: {e}"));
+        let plain_file = dir.path().join(format!("{name}-plain.args"));
+        std::fs::write(&plain_file, direct::args_file_text(&plain)).unwrap();
+        let macros_cc = run(Command::new(&zig.exe)
+            .args(["cc", "-target", target.zig_target])
+            .args(target.zig_flags())
+            .args(["-dM", "-E"])
+            .arg(&src)
+            .env("ZIG_GLOBAL_CACHE_DIR", &cache)
+            .env("ZIG_LOCAL_CACHE_DIR", &cache));
+        let macros_direct = run(Command::new(&zig.exe)
+            .arg("clang")
+            .arg(format!("@{}", plain_file.display()))
+            .args(["-dM", "-E"])
+            .arg(&src));
+        assert!(
+            macros_cc == macros_direct,
+            "{name}: without flags, zig clang with the captured arguments predefines other macros than zig cc"
+        );
+
         let macros_cc = run(zig_cc().args(["-dM", "-E"]).arg(&src));
         let macros_direct = run(clang().args(["-dM", "-E"]).arg(&src));
         assert!(
@@ -133,4 +156,114 @@ fn direct_clang_matches_zig_cc_for_every_target() {
             "{name}: machine code differs between zig cc and the direct path"
         );
     }
+}
+
+/// The generated wrapper's links, for riscv64 (one target: capturing the link command builds
+/// musl in zig's cache, ~30 s): a program linked from the same objects and archive is the
+/// same file both ways, and one built from source by the wrapper runs under qemu.
+#[test]
+fn direct_links_match_zig_cc() {
+    let zig = zig();
+    let name = "riscv64-linux-musl";
+    let target = Target::parse(name).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cache = d.join("zig-cache");
+    let args = direct::capture(&zig, target, CFLAGS, &d.join("probe")).unwrap();
+    let plain = direct::capture(&zig, target, "", &d.join("probe-plain")).unwrap();
+    let line = direct::capture_link(&zig, target, CFLAGS, &args, &cache, &d.join("probe-link"))
+        .unwrap_or_else(|e| panic!("{name}: link capture failed: {e}"));
+    let write = |file: &str, words: &[String]| {
+        let p = d.join(file);
+        std::fs::write(&p, direct::args_file_text(words)).unwrap();
+        p
+    };
+    let (args_f, plain_f) = (write("cc.args", &args), write("plain.args", &plain));
+    let (before, after) = (
+        write("before.args", &line.before),
+        write("after.args", &line.after),
+    );
+    let files = direct::DirectFiles {
+        args: &args_f,
+        plain_args: &plain_f,
+        link: Some((&before, &after)),
+    };
+    let cc = d.join("cc");
+    std::fs::write(
+        &cc,
+        direct::cc_wrapper(&zig, target, &cache, &files, CFLAGS),
+    )
+    .unwrap();
+    std::fs::set_permissions(&cc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let zig_cc = || {
+        let mut c = Command::new(&zig.exe);
+        c.args(["cc", "-target", target.zig_target])
+            .args(target.zig_flags())
+            .args(CFLAGS.split_whitespace())
+            .current_dir(d)
+            .env("ZIG_GLOBAL_CACHE_DIR", &cache)
+            .env("ZIG_LOCAL_CACHE_DIR", &cache);
+        c
+    };
+    let wrapper = || {
+        let mut c = Command::new(&cc);
+        c.args(CFLAGS.split_whitespace()).current_dir(d);
+        c
+    };
+
+    std::fs::create_dir(d.join("lib")).unwrap();
+    std::fs::write(d.join("mix.c"), SOURCE).unwrap();
+    std::fs::write(
+        d.join("main.c"),
+        "#include <stdio.h>\n#include <stdint.h>\n#include <math.h>\n\
+         uint64_t mix(uint64_t, uint64_t);\n\
+         int main(void) { printf(\"%llx %.3f\\n\", (unsigned long long)mix(7, 9), sqrt(2.0)); return 0; }\n",
+    )
+    .unwrap();
+    run(zig_cc().args(["-c", "mix.c", "-o", "mix.o"]));
+    run(Command::new(&zig.exe)
+        .args(["ar", "rcs", "lib/libmix.a", "mix.o"])
+        .current_dir(d));
+    run(wrapper().args(["-c", "main.c", "-o", "main.o"]));
+
+    // The same objects and archive, linked both ways.
+    let link = ["main.o", "-L", "lib", "-lmix", "-lm", "-pthread", "-static"];
+    run(zig_cc().args(link).args(["-o", "via-zig-cc"]));
+    run(wrapper().args(link).args(["-o", "via-wrapper"]));
+    assert!(
+        std::fs::read(d.join("via-zig-cc")).unwrap()
+            == std::fs::read(d.join("via-wrapper")).unwrap(),
+        "{name}: the wrapper's link of the same inputs differs from zig cc's"
+    );
+
+    // From source, as configure's link checks do; it runs and prints what zig cc's build prints.
+    run(zig_cc().args(["main.c", "-Llib", "-lmix", "-lm", "-o", "src-zig-cc"]));
+    run(wrapper().args(["main.c", "-Llib", "-lmix", "-lm", "-o", "src-wrapper"]));
+    let leftovers: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".crossroot-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the wrapper left its object: {leftovers:?}"
+    );
+    let qemu = format!("{}-static", target.qemu);
+    let output = |exe: &str| run(Command::new(&qemu).arg(d.join(exe)));
+    assert_eq!(output("src-wrapper"), output("src-zig-cc"));
+    assert!(!output("src-wrapper").is_empty());
+
+    // A failing link check fails, and leaves no program.
+    std::fs::write(
+        d.join("undef.c"),
+        "int nowhere(void);\nint main(void) { return nowhere(); }\n",
+    )
+    .unwrap();
+    let failed = wrapper().args(["undef.c", "-o", "undef"]).output().unwrap();
+    assert!(
+        !failed.status.success(),
+        "an undefined symbol must fail the link"
+    );
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("nowhere"));
+    assert!(!d.join("undef").exists());
 }

@@ -145,13 +145,28 @@ pub struct Builder {
     pub jobs: usize,
     pub reporter: Arc<dyn Reporter>,
     jobserver: jobserver::Client,
-    /// zig's clang arguments per (target, flags), captured once per run (see
-    /// [`toolchain::direct`]); `None` when the direct path is off or could not be set up.
-    direct_cc: Mutex<BTreeMap<DirectKey, Option<Vec<String>>>>,
+    /// zig's clang arguments per (target, flags), with those flags and with none, captured
+    /// once per run (see [`toolchain::direct`]); `None` when they could not be.
+    direct_cc: Memo<(Vec<String>, Vec<String>)>,
+    /// zig's link command per (target, flags), likewise.
+    direct_link: Memo<toolchain::direct::LinkLine>,
 }
 
 /// (target triple, build flags) for [`Builder::direct_cc`].
 type DirectKey = (String, String);
+type Memo<T> = Mutex<BTreeMap<DirectKey, Option<T>>>;
+
+/// The value `memo` holds for `key`, or what `find` finds (then kept). `find` runs without
+/// the lock, so one package's probe does not hold up another's start; two finding the same
+/// key at once both run it, and the first to finish is kept.
+fn memo<T: Clone>(memo: &Memo<T>, key: &DirectKey, find: impl FnOnce() -> Option<T>) -> Option<T> {
+    let lock = || memo.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = lock().get(key) {
+        return found.clone();
+    }
+    let found = find();
+    lock().entry(key.clone()).or_insert(found).clone()
+}
 
 impl Builder {
     pub fn new(
@@ -170,6 +185,7 @@ impl Builder {
             reporter,
             jobserver: jobserver::Client::new(jobs)?,
             direct_cc: Mutex::new(BTreeMap::new()),
+            direct_link: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -379,7 +395,14 @@ impl Builder {
                 "deps/lib/pkgconfig",
             ),
         ));
-        self.use_direct_cc(pkg, options, root, &bin, &mut wrappers)?;
+        self.use_direct_cc(
+            pkg,
+            options,
+            !dep_dirs.is_empty(),
+            root,
+            &bin,
+            &mut wrappers,
+        )?;
         toolchain::write_wrappers(&bin, &wrappers)?;
 
         let log_dir = self
@@ -457,13 +480,17 @@ impl Builder {
         Ok(())
     }
 
-    /// With zig, makes the build steps' `<triple>-cc` run zig's clang directly for plain
-    /// compiles, and writes the arguments it needs into `bin`. Leaves the wrappers alone for
-    /// other toolchains, or when the direct path is off or its probe failed.
+    /// With zig, makes the build steps' `<triple>-cc` skip zig cc where it can (see
+    /// [`toolchain::direct`]) and writes what it needs into `bin`. Leaves the wrappers alone
+    /// for other toolchains, or when the direct path is off or its probe failed. Links go
+    /// direct only for packages with dependencies: capturing zig's link command builds libc
+    /// in zig's cache if it is not there, which a dependency's build has done by then, while a
+    /// first package (OpenSSL, which links nothing) would wait for it.
     fn use_direct_cc(
         &self,
         pkg: &PlannedPackage,
         options: &BuildOptions,
+        has_deps: bool,
         scratch: &Path,
         bin: &Path,
         wrappers: &mut [(String, String)],
@@ -475,42 +502,74 @@ impl Builder {
             return Ok(());
         }
         let cflags = options.cflags();
-        let args = {
-            let mut memo = self.direct_cc.lock().unwrap_or_else(|e| e.into_inner());
-            memo.entry((pkg.target.triple.to_string(), cflags.clone()))
-                .or_insert_with(|| {
-                    let probe = scratch.join("zig-direct-probe");
-                    let found = toolchain::direct::capture(zig, pkg.target, &cflags, &probe);
-                    let _ = fs::remove_dir_all(&probe);
-                    match found {
-                        Ok(args) => Some(args),
-                        Err(why) => {
-                            self.reporter.debug(&format!(
-                                "{}: build steps use zig cc for every call: {why}",
-                                pkg.target.triple
-                            ));
-                            None
-                        }
-                    }
-                })
-                .clone()
+        let key = (pkg.target.triple.to_string(), cflags.clone());
+        let skip = |why: String| {
+            self.reporter.debug(&format!(
+                "{}: build steps use zig cc for {why}",
+                pkg.target.triple
+            ))
         };
-        let Some(args) = args else {
+        let compile = memo(&self.direct_cc, &key, || {
+            let probe = scratch.join("zig-direct-probe");
+            let found =
+                toolchain::direct::capture(zig, pkg.target, &cflags, &probe).and_then(|args| {
+                    // What zig gives clang with no -O/-g, for preprocessor runs without CFLAGS.
+                    let plain = toolchain::direct::capture(zig, pkg.target, "", &probe)?;
+                    Ok((args, plain))
+                });
+            let _ = fs::remove_dir_all(&probe);
+            found.map_err(|why| skip(format!("every call: {why}"))).ok()
+        });
+        let Some((args, plain)) = compile else {
             return Ok(());
         };
-        let args_file = bin.join(toolchain::direct::ARGS_FILE);
-        fs::write(&args_file, toolchain::direct::args_file_text(&args)).map_err(io_err(
-            &pkg.label(),
-            "write",
-            &args_file,
-        ))?;
+        let link = if has_deps {
+            memo(&self.direct_link, &key, || {
+                let probe = scratch.join("zig-direct-link-probe");
+                let found = toolchain::direct::capture_link(
+                    zig,
+                    pkg.target,
+                    &cflags,
+                    &args,
+                    &self.home.zig_cache(),
+                    &probe,
+                );
+                let _ = fs::remove_dir_all(&probe);
+                found.map_err(|why| skip(format!("links: {why}"))).ok()
+            })
+        } else {
+            None
+        };
+        let write = |name: &str, words: &[String]| -> Result<PathBuf, BuildError> {
+            let path = bin.join(name);
+            fs::write(&path, toolchain::direct::args_file_text(words)).map_err(io_err(
+                &pkg.label(),
+                "write",
+                &path,
+            ))?;
+            Ok(path)
+        };
+        let args_file = write(toolchain::direct::ARGS_FILE, &args)?;
+        let plain_file = write(toolchain::direct::PLAIN_ARGS_FILE, &plain)?;
+        let link_files = match &link {
+            Some(line) => Some((
+                write(toolchain::direct::LINK_BEFORE_FILE, &line.before)?,
+                write(toolchain::direct::LINK_AFTER_FILE, &line.after)?,
+            )),
+            None => None,
+        };
+        let files = toolchain::direct::DirectFiles {
+            args: &args_file,
+            plain_args: &plain_file,
+            link: link_files.as_ref().map(|(b, a)| (b.as_path(), a.as_path())),
+        };
         let cc = format!("{}-cc", pkg.target.triple);
         if let Some(w) = wrappers.iter_mut().find(|(n, _)| *n == cc) {
             w.1 = toolchain::direct::cc_wrapper(
                 zig,
                 pkg.target,
                 &self.home.zig_cache(),
-                &args_file,
+                &files,
                 &cflags,
             );
         }

@@ -4,12 +4,19 @@
 //! `zig clang` as a child, then runs `zig ld.lld -r` over the one object it produced to write
 //! `x.o`. That bookkeeping costs ~20-40 ms per object (8 % of compiling curl's `http.c`, a third
 //! of a configure check's compile); over a cold curl-stack build it came to ~6 % of the CPU
-//! (BENCHMARKS.md). The clang command zig runs depends only on the
-//! target and on the flags zig interprets (optimization, debug info, CPU), so crossroot asks zig
-//! once, per target and build flags, which arguments it gives clang (`ZIG_VERBOSE_CC`), and the
-//! build steps' `<triple>-cc` runs `zig clang` with those arguments directly for compile-only
-//! calls whose every option is one zig passes through unchanged. Any other call, and every
-//! link, goes through `zig cc` as before.
+//! (BENCHMARKS.md). A link (`zig cc conftest.c -o conftest -lssl`, configure's link checks)
+//! pays it again, plus zig's lookup of libc and compiler-rt in its cache, and `zig cc -E` (a
+//! configure's CPP) pays the driver for a preprocessor run.
+//!
+//! What zig runs depends only on the target and on the flags zig interprets (optimization,
+//! debug info, CPU), so crossroot asks zig once, per target and build flags: which arguments
+//! it gives clang (`ZIG_VERBOSE_CC`, [`capture`]; also with no flags, for `-E` without CFLAGS)
+//! and which `ld.lld` command links a program ([`capture_link`], `ZIG_VERBOSE_LINK`, checked
+//! to write the very bytes zig cc writes). The build steps' `<triple>-cc` ([`cc_wrapper`])
+//! then runs `zig clang` and `zig ld.lld` with those for calls whose every option is one zig
+//! passes through unchanged, with the build's own `-O`/`-g` flags (zig cc adds `-DNDEBUG` at
+//! `-O2`, sanitizers without `-O`: a call with other flags is another compile). Any other
+//! call goes through `zig cc` as before.
 //!
 //! The objects differ from zig cc's only in what its `ld.lld -r` pass does to the container
 //! (section order, merged string tables); the code, data and symbols are clang's in both.
@@ -26,6 +33,8 @@ pub const ENV: &str = "CROSSROOT_ZIG_DIRECT";
 
 /// File name of the captured clang arguments, beside the wrappers.
 pub const ARGS_FILE: &str = "zig-clang.args";
+/// File name of the clang arguments zig gives a call with no `-O`/`-g` flags.
+pub const PLAIN_ARGS_FILE: &str = "zig-clang-plain.args";
 
 /// Whether build steps may use the direct path (`CROSSROOT_ZIG_DIRECT` is not `0`).
 pub fn enabled() -> bool {
@@ -132,47 +141,288 @@ pub fn args_file_text(args: &[String]) -> String {
     s
 }
 
-/// The build steps' `<triple>-cc`: compile-only calls whose options are all in a list zig
-/// passes through to clang unchanged run `zig clang @ARGS`; anything else runs `zig cc`.
-/// `cflags` are the build's flags the arguments were captured with (the only `-O`/`-g` forms
-/// accepted).
+/// zig's `ld.lld` command for a static executable with the build's flags, split where the
+/// program's own objects and libraries go: `before` ends with the start files (`crt1.o`),
+/// `after` holds libc, zig's C runtime and compiler-rt from zig's cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkLine {
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+}
+
+/// File names of [`LinkLine`]'s two halves beside the wrappers (lld response files).
+pub const LINK_BEFORE_FILE: &str = "zig-lld-before.args";
+pub const LINK_AFTER_FILE: &str = "zig-lld-after.args";
+
+/// The link command zig cc runs for a program built with `cflags` for `target`
+/// (`ZIG_VERBOSE_LINK`), split around the program's inputs. It runs with zig's shared cache
+/// `zig_cache`, so libc is built there if it is not yet (as the first link of a build would).
+/// The capture is checked: lld with the two halves must write the very bytes zig cc wrote
+/// for the same object, or `Err` says why not.
+pub fn capture_link(
+    zig: &Zig,
+    target: &Target,
+    cflags: &str,
+    compile_args: &[String],
+    zig_cache: &Path,
+    scratch: &Path,
+) -> Result<LinkLine, String> {
+    if zig_cache.to_string_lossy().chars().any(char::is_whitespace) {
+        return Err("the zig cache path contains whitespace".into());
+    }
+    std::fs::create_dir_all(scratch).map_err(|e| format!("create {}: {e}", scratch.display()))?;
+    let write = |name: &str, text: &str| {
+        let path = scratch.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("write {}: {e}", path.display()))
+    };
+    write("crossroot-link-probe.c", "int main(void) { return 0; }\n")?;
+    write(ARGS_FILE, &args_file_text(compile_args))?;
+    let run = |cmd: &mut Command, what: &str| -> Result<String, String> {
+        let out = cmd
+            .current_dir(scratch)
+            .output()
+            .map_err(|e| format!("run {}: {e}", zig.exe.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{what} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    run(
+        Command::new(&zig.exe)
+            .arg("clang")
+            .arg(format!("@{ARGS_FILE}"))
+            .args(["-c", "crossroot-link-probe.c", "-o", PROBE_OBJECT]),
+        "compiling the link probe",
+    )?;
+    let verbose = run(
+        Command::new(&zig.exe)
+            .arg("cc")
+            .args(["-target", target.zig_target])
+            .args(target.zig_flags())
+            .args(cflags.split_whitespace())
+            .args([PROBE_OBJECT, "-o", "via-zig-cc"])
+            .env("ZIG_GLOBAL_CACHE_DIR", zig_cache)
+            .env("ZIG_LOCAL_CACHE_DIR", zig_cache)
+            .env("ZIG_VERBOSE_LINK", "1"),
+        "zig cc linking the probe",
+    )?;
+    let line = parse_verbose_link(&verbose, scratch)?;
+    write(LINK_BEFORE_FILE, &args_file_text(&line.before))?;
+    write(LINK_AFTER_FILE, &args_file_text(&line.after))?;
+    run(
+        Command::new(&zig.exe)
+            .arg("ld.lld")
+            .arg(format!("@{LINK_BEFORE_FILE}"))
+            .args(["-o", "direct", PROBE_OBJECT])
+            .arg(format!("@{LINK_AFTER_FILE}")),
+        "zig ld.lld with zig cc's link arguments",
+    )?;
+    let same = std::fs::read(scratch.join("direct")).ok()
+        == std::fs::read(scratch.join("via-zig-cc")).ok();
+    if !same {
+        return Err("zig ld.lld with zig cc's link arguments wrote another program".into());
+    }
+    Ok(line)
+}
+
+/// The link probe's object, as zig cc is given it (and prints it).
+const PROBE_OBJECT: &str = "crossroot-link-probe.o";
+
+/// Picks the `ld.lld …` line of the probe's link out of `ZIG_VERBOSE_LINK` output (zig prints
+/// its own links too when it builds libc), drops `-o FILE`, splits it at the probe's object
+/// and makes paths relative to `cwd` absolute.
+fn parse_verbose_link(stderr: &str, cwd: &Path) -> Result<LinkLine, String> {
+    let line = stderr
+        .lines()
+        .filter(|l| l.starts_with("ld.lld "))
+        .find(|l| l.split_whitespace().any(|w| w == PROBE_OBJECT))
+        .ok_or("zig cc printed no ld.lld command for the probe (ZIG_VERBOSE_LINK)")?;
+    let mut words = line.split_whitespace().skip(1);
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    let mut seen_input = false;
+    while let Some(w) = words.next() {
+        if w == "-o" {
+            words.next();
+            continue;
+        }
+        if w == PROBE_OBJECT {
+            if seen_input {
+                return Err(format!("the probe's object appears twice in: {line}"));
+            }
+            seen_input = true;
+            continue;
+        }
+        let resolved = if !w.starts_with(['-', '/']) && cwd.join(w).is_file() {
+            cwd.join(w).to_string_lossy().into_owned()
+        } else {
+            w.to_string()
+        };
+        if resolved.starts_with('/') && !Path::new(&resolved).exists() {
+            return Err(format!(
+                "zig's link command names a missing file {resolved}"
+            ));
+        }
+        if seen_input { &mut after } else { &mut before }.push(resolved);
+    }
+    if !seen_input || !before.iter().any(|w| w.ends_with("crt1.o")) {
+        return Err(format!("unexpected link command from zig cc: {line}"));
+    }
+    Ok(LinkLine { before, after })
+}
+
+/// Where the build steps' `<triple>-cc` finds what [`capture`] and [`capture_link`] found.
+pub struct DirectFiles<'a> {
+    /// clang arguments with the build's flags ([`ARGS_FILE`]).
+    pub args: &'a Path,
+    /// clang arguments zig gives a call with no `-O`/`-g` flags, for preprocessor runs
+    /// (`$CC -E` without CFLAGS, as configure's CPP).
+    pub plain_args: &'a Path,
+    /// The two halves of the link command, when links may go direct.
+    pub link: Option<(&'a Path, &'a Path)>,
+}
+
+/// The build steps' `<triple>-cc`. Calls whose options are all in a list zig passes through to
+/// clang unchanged, with the build's own `-O`/`-g` flags (`cflags`), take a short way:
+/// compiles (`-c`) and preprocessor runs (`-E`, also with no `-O`/`-g` at all) run `zig clang`
+/// with the captured arguments; links of one C source or of objects, with `-L`/`-l` libraries
+/// found as static archives, compile the source that way and run `zig ld.lld` with zig's
+/// captured link command. Anything else runs `zig cc`.
 pub fn cc_wrapper(
     zig: &Zig,
     target: &Target,
     zig_cache: &Path,
-    args_file: &Path,
+    files: &DirectFiles,
     cflags: &str,
 ) -> String {
     let head = zig_head(zig, target, zig_cache, "C compiler");
     let exe = sh_quote(&zig.exe.display().to_string());
-    let own: String = cflags
-        .split_whitespace()
-        .map(|f| format!("|{}", sh_quote(f)))
+    let own: Vec<&str> = cflags.split_whitespace().collect();
+    // One variable per flag of the build's own: set when the call has it.
+    let own_cases: String = own
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("    {}) own{i}=1 ;;\n", sh_quote(f)))
         .collect();
+    let own_init: String = (0..own.len()).map(|i| format!("own{i}= ")).collect();
+    let own_all: String = (0..own.len())
+        .map(|i| format!("[ -n \"$own{i}\" ] && "))
+        .collect();
+    let own_none: String = (0..own.len()).map(|i| format!("$own{i}")).collect();
+    let quote = |p: &Path| sh_quote(&p.display().to_string());
+    let link = match files.link {
+        Some((before, after)) => format!(
+            r#"if [ "$mode" = link ] && [ -n "$out" ] && {own_all}{{ [ "$srcs" = 1 ] || {{ [ "$srcs" = 0 ] && [ -n "$objs" ]; }}; }}; then
+  # zig's link: crt1.o, the inputs in order with -l resolved to archives, the compiled
+  # source's object last, then libc, zig's C runtime and compiler-rt.
+  set -f
+  inputs=
+  skip=
+  for a in "$@"; do
+    if [ -n "$skip" ]; then skip=; continue; fi
+    case $a in
+      -o|-L|-MF|-MT|-MQ|-I|-D|-U|-include|-isystem|-iquote|-idirafter) skip=1 ;;
+      # Parts of zig's libc.
+      -lc|-lm|-lpthread|-ldl|-lrt|-lutil|-lresolv|-lcrypt|-lxnet) ;;
+      -l?*)
+        found=
+        for d in $ldirs; do
+          if [ -e "$d/lib${{a#-l}}.so" ]; then break; fi
+          if [ -e "$d/lib${{a#-l}}.a" ]; then found="$d/lib${{a#-l}}.a"; break; fi
+        done
+        # A shared library, or none: zig cc decides (and words the error).
+        [ -n "$found" ] || exec {zig_cc} "$@"
+        inputs="$inputs $found" ;;
+      -*) ;;
+      *.o|*.a) inputs="$inputs $a" ;;
+    esac
+  done
+  tmp=
+  if [ "$srcs" = 1 ]; then
+    # The source alone, with the compile options: drop the output, libraries and objects.
+    tmp="$out.crossroot-$$.o"
+    n=$#
+    skip=
+    for a in "$@"; do
+      if [ -n "$skip" ]; then skip=; continue; fi
+      case $a in
+        -o|-L) skip=1 ;;
+        -L?*|-l?*|-static|*.o|*.a) ;;
+        *) set -- "$@" "$a" ;;
+      esac
+    done
+    shift $n
+    {exe} clang @{args} "$@" -c -o "$tmp" || {{ rm -f "$tmp"; exit 1; }}
+  fi
+  {exe} ld.lld @{before} -o "$out" $inputs $tmp @{after}
+  status=$?
+  [ -z "$tmp" ] || rm -f "$tmp"
+  exit $status
+fi
+"#,
+            args = quote(files.args),
+            before = quote(before),
+            after = quote(after),
+            zig_cc = zig_driver(zig, target, "cc"),
+        ),
+        None => String::new(),
+    };
     format!(
-        r#"{head}# Compile-only calls (-c) whose options are all listed below run zig's clang with the
-# arguments zig cc gives it (captured by crossroot in {ARGS_FILE}); everything else runs zig cc.
-direct=
-skip=
+        r#"{head}# Calls whose options are all listed below, with the build's own -O/-g flags, skip zig cc:
+# compiles (-c) and preprocessor runs (-E) run zig's clang with the arguments zig cc gives it,
+# links run zig's ld.lld with zig cc's link command (both captured by crossroot beside this
+# script). Everything else runs zig cc.
+mode=link out= srcs=0 objs= libs= ldirs= static= deps= pic= skip= {own_init}
 for a in "$@"; do
-  if [ -n "$skip" ]; then skip=; continue; fi
+  if [ -n "$skip" ]; then
+    case $skip in
+      o) out=$a ;;
+      L) ldirs="$ldirs $a" ;;
+    esac
+    case $a in *[[:space:]]*) mode=; break ;; esac
+    skip=; continue
+  fi
   case $a in
-    -c) direct=1 ;;
-    -o|-MF|-MT|-MQ|-I|-D|-U|-include|-isystem|-iquote|-idirafter) skip=1 ;;
+    -c) [ "$mode" = link ] || {{ mode=; break; }}; mode=c ;;
+    -E) [ "$mode" = link ] || {{ mode=; break; }}; mode=E ;;
+    -o) skip=o ;;
+    -L) skip=L ;;
+    -L?*) ldirs="$ldirs ${{a#-L}}" ;;
+    -l?*) libs=1 ;;
+    -MD|-MMD|-MP) deps=1 ;;
+    -MF|-MT|-MQ) deps=1; skip=1 ;;
+    -I|-D|-U|-include|-isystem|-iquote|-idirafter) skip=1 ;;
+{own_cases}    -O*|-g*) mode=; break ;;
     -Wa,--noexecstack) ;;
-    -Wl,*|-Wa,*|-Wp,*|-Xclang|-Xassembler|-Xpreprocessor|-Xlinker) direct=; break ;;
-    -I?*|-D?*|-U?*|-isystem?*|-iquote?*|-idirafter?*|-W*|-w|-MD|-MMD|-MP|-std=*|-pedantic|-pthread|-fPIC|-fpic|-fvisibility=*|-Qunused-arguments{own}) ;;
-    -*) direct=; break ;;
-    *.c) ;;
-    *) direct=; break ;;
+    -static) static=1 ;;
+    -Wl,*|-Wa,*|-Wp,*|-Xclang|-Xassembler|-Xpreprocessor|-Xlinker) mode=; break ;;
+    -I?*|-D?*|-U?*|-isystem?*|-iquote?*|-idirafter?*|-W*|-w|-std=*|-pedantic|-pthread|-Qunused-arguments) ;;
+    -fPIC|-fpic|-fvisibility=*) pic=1 ;;
+    -*) mode=; break ;;
+    *[[:space:]]*) mode=; break ;;
+    *.c) srcs=$((srcs + 1)) ;;
+    *.o|*.a) objs=1 ;;
+    *) mode=; break ;;
   esac
 done
-if [ -n "$direct" ]; then
-  exec {exe} clang @{args} "$@"
+case $mode in
+  c|E) [ -z "$ldirs$libs$objs$static" ] || mode= ;;
+  link) [ -z "$deps$pic" ] || mode= ;;
+esac
+if [ "$mode" = c ] || [ "$mode" = E ]; then
+  if {own_all}:; then
+    exec {exe} clang @{args} "$@"
+  fi
+  if [ "$mode" = E ] && [ -z "{own_none}" ]; then
+    exec {exe} clang @{plain} "$@"
+  fi
 fi
-exec {zig_cc} "$@"
+{link}exec {zig_cc} "$@"
 "#,
-        args = sh_quote(&args_file.display().to_string()),
+        args = quote(files.args),
+        plain = quote(files.plain_args),
         zig_cc = zig_driver(zig, target, "cc"),
     )
 }
@@ -183,12 +433,12 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::path::PathBuf;
 
-    /// Runs the wrapper with a stand-in zig that prints which way it was called.
+    /// Runs the wrapper with a stand-in zig that prints each way it was called.
     #[test]
-    fn wrapper_sends_plain_compiles_to_clang_and_the_rest_to_zig_cc() {
+    fn wrapper_sends_what_it_can_past_zig_cc() {
         let dir = tempfile::tempdir().unwrap();
         let fake = dir.path().join("zig");
-        std::fs::write(&fake, "#!/bin/sh\necho \"$1 $2\"\n").unwrap();
+        std::fs::write(&fake, "#!/bin/sh\necho \"$*\"\n").unwrap();
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
         let zig = Zig {
             exe: fake,
@@ -197,29 +447,45 @@ mod tests {
             origin: "PATH".into(),
         };
         let target = Target::parse("riscv64-linux-musl").unwrap();
-        let args_file = PathBuf::from("/b/zig-clang.args");
-        let script = cc_wrapper(
-            &zig,
-            target,
-            &dir.path().join("cache"),
-            &args_file,
-            "-O2 -g0",
-        );
-        let cc = dir.path().join("cc");
-        std::fs::write(&cc, script).unwrap();
-        std::fs::set_permissions(&cc, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let way = |args: &[&str]| {
-            let out = Command::new(&cc).args(args).output().unwrap();
+        let libs = dir.path().join("lib");
+        std::fs::create_dir(&libs).unwrap();
+        std::fs::write(libs.join("libfoo.a"), "").unwrap();
+        std::fs::write(libs.join("libbar.so"), "").unwrap();
+        let libs = libs.to_str().unwrap();
+        let (args, plain) = (PathBuf::from("/b/cc.args"), PathBuf::from("/b/plain.args"));
+        let (before, after) = (PathBuf::from("/b/before"), PathBuf::from("/b/after"));
+        let wrapper = |link: bool| {
+            let files = DirectFiles {
+                args: &args,
+                plain_args: &plain,
+                link: link.then_some((before.as_path(), after.as_path())),
+            };
+            let script = cc_wrapper(&zig, target, &dir.path().join("cache"), &files, "-O2 -g0");
+            let cc = dir.path().join(if link { "cc" } else { "cc-no-link" });
+            std::fs::write(&cc, script).unwrap();
+            std::fs::set_permissions(&cc, std::fs::Permissions::from_mode(0o755)).unwrap();
+            cc
+        };
+        let (cc, cc_no_link) = (wrapper(true), wrapper(false));
+        let way = |cc: &Path, args: &[&str]| {
+            let out = Command::new(cc).args(args).output().unwrap();
+            assert!(out.status.success(), "{args:?}");
             String::from_utf8(out.stdout).unwrap().trim().to_string()
         };
-        let clang = "clang @/b/zig-clang.args";
-        let zig_cc = "cc -target";
-        let plain = [
+        let zig_cc = |w: String| w.starts_with("cc -target riscv64-linux-musl");
+
+        let compile = [
             "-O2", "-g0", "-DX=1", "-I", "inc", "-Iinc2", "-c", "a.c", "-o", "a.o",
         ];
-        assert_eq!(way(&plain), clang);
         assert_eq!(
-            way(&[
+            way(&cc, &compile),
+            format!("clang @/b/cc.args {}", compile.join(" "))
+        );
+        let w = way(
+            &cc,
+            &[
+                "-O2",
+                "-g0",
                 "-fPIC",
                 "-pthread",
                 "-Wa,--noexecstack",
@@ -227,26 +493,109 @@ mod tests {
                 "-MF",
                 "a.d",
                 "-c",
-                "a.c"
-            ]),
-            clang
+                "a.c",
+            ],
+        );
+        assert!(w.starts_with("clang @/b/cc.args"), "{w}");
+        // Preprocessor runs: with the build's flags, or with none (configure's CPP).
+        assert_eq!(way(&cc, &["-E", "a.c"]), "clang @/b/plain.args -E a.c");
+        assert!(way(&cc, &["-O2", "-g0", "-E", "a.c"]).starts_with("clang @/b/cc.args"));
+        assert!(
+            zig_cc(way(&cc, &["-O2", "-E", "a.c"])),
+            "some of the build's flags"
+        );
+
+        // A link of one source: compile it, then lld with the inputs in order, the object last.
+        let w = way(
+            &cc,
+            &[
+                "-O2", "-g0", "-pthread", "-static", "-Iinc", "x.o", "a.c", "-o", "a", "-L", libs,
+                "-lfoo", "-lm",
+            ],
+        );
+        let lines: Vec<&str> = w.lines().collect();
+        assert_eq!(lines.len(), 2, "{w}");
+        assert!(
+            lines[0].starts_with("clang @/b/cc.args -O2 -g0 -pthread -Iinc a.c -c -o a.crossroot-"),
+            "{w}"
+        );
+        let tmp = lines[0].rsplit(' ').next().unwrap();
+        assert_eq!(
+            lines[1],
+            format!("ld.lld @/b/before -o a x.o {libs}/libfoo.a {tmp} @/b/after")
         );
         assert_eq!(
-            way(&["-O2", "a.c", "-o", "a"]),
-            zig_cc,
-            "links go through zig cc"
+            way(
+                &cc,
+                &[
+                    "-O2",
+                    "-g0",
+                    "x.o",
+                    "y.a",
+                    "-o",
+                    "prog",
+                    &format!("-L{libs}"),
+                    "-lfoo"
+                ]
+            ),
+            format!("ld.lld @/b/before -o prog x.o y.a {libs}/libfoo.a @/b/after"),
+            "a link of objects only"
         );
-        assert_eq!(way(&["-c", "a.S"]), zig_cc, "only C sources");
-        assert_eq!(
-            way(&["-O3", "-c", "a.c"]),
-            zig_cc,
-            "other optimization levels"
+
+        let to_zig_cc: &[(&[&str], &str)] = &[
+            (&["-c", "a.c"], "a compile without the build's -O/-g flags"),
+            (&["-O3", "-c", "a.c"], "other optimization levels"),
+            (&["-O2", "-g0", "-g", "-c", "a.c"], "other debug info"),
+            (&["-O2", "-g0", "-march=rv64gc", "-c", "a.c"], "CPU flags"),
+            (&["-O2", "-g0", "-c", "a.S"], "only C sources"),
+            (
+                &["-O2", "-g0", "-c", "-static", "a.c"],
+                "a link option in a compile",
+            ),
+            (&["-O2", "-g0", "-Wl,-z,now", "-c", "a.c"], "-Wl"),
+            (&["-O2", "-g0", "-c", "-E", "a.c"], "both -c and -E"),
+            (&["a.c", "-o", "a"], "a link without the build's flags"),
+            (
+                &["-O2", "-g0", "a.c", "b.c", "-o", "a"],
+                "a link of two sources",
+            ),
+            (&["-O2", "-g0", "a.c"], "a link without -o"),
+            (
+                &["-O2", "-g0", "a.c", "-o", "a", "-Wl,--as-needed"],
+                "-Wl in a link",
+            ),
+            (
+                &["-O2", "-g0", "-fPIC", "a.c", "-o", "a"],
+                "-fPIC in a link",
+            ),
+            (
+                &["-O2", "-g0", "-MD", "a.c", "-o", "a"],
+                "dependency files in a link",
+            ),
+            (
+                &["-O2", "-g0", "a.c", "-o", "a", "-L/nowhere", "-lfoo"],
+                "a library not found",
+            ),
+            (
+                &["-O2", "-g0", "a.c", "-o", "a", "-L", libs, "-lbar"],
+                "a shared library",
+            ),
+            (
+                &["-O2", "-g0", "a.c", "-o", "my prog"],
+                "whitespace in a link's output",
+            ),
+            (&["--version"], "no input"),
+        ];
+        for (args, why) in to_zig_cc {
+            assert!(
+                zig_cc(way(&cc, args)),
+                "{why}: {args:?} should go through zig cc"
+            );
+        }
+        assert!(
+            zig_cc(way(&cc_no_link, &["-O2", "-g0", "a.c", "-o", "a"])),
+            "links without a captured link command"
         );
-        assert_eq!(way(&["-g", "-c", "a.c"]), zig_cc, "other debug info");
-        assert_eq!(way(&["-march=rv64gc", "-c", "a.c"]), zig_cc, "CPU flags");
-        assert_eq!(way(&["-Wl,-z,now", "-c", "a.c"]), zig_cc);
-        assert_eq!(way(&["-E", "a.c"]), zig_cc);
-        assert_eq!(way(&["--version"]), zig_cc);
     }
 
     #[test]
@@ -267,6 +616,49 @@ mod tests {
             ]
         );
         assert!(parse_verbose("nothing here", "/z/zig", "probe.c").is_err());
+    }
+
+    #[test]
+    fn parses_zigs_link_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("c");
+        std::fs::create_dir(&cache).unwrap();
+        for f in ["crt1.o", "libc.a", "libcompiler_rt.a"] {
+            std::fs::write(cache.join(f), "").unwrap();
+        }
+        // zig prints its own links (here one of libc's) before the program's; the cache
+        // path is relative to the directory zig ran in.
+        let out = "ld.lld -r -o c/crt1.o c/x/crt1.o\n\
+            ld.lld --error-limit=0 -O3 -m aarch64linux -static -o via-zig-cc c/crt1.o crossroot-link-probe.o --as-needed -L/ c/libc.a c/libcompiler_rt.a\n";
+        let line = parse_verbose_link(out, dir.path()).unwrap();
+        let abs = |f: &str| cache.join(f).to_string_lossy().into_owned();
+        assert_eq!(
+            line.before,
+            [
+                "--error-limit=0",
+                "-O3",
+                "-m",
+                "aarch64linux",
+                "-static",
+                &abs("crt1.o")
+            ]
+        );
+        assert_eq!(
+            line.after,
+            [
+                "--as-needed",
+                "-L/",
+                &abs("libc.a"),
+                &abs("libcompiler_rt.a")
+            ]
+        );
+        let missing = "ld.lld -o x c/crt1.o crossroot-link-probe.o /gone/libc.a\n";
+        assert!(
+            parse_verbose_link(missing, dir.path())
+                .unwrap_err()
+                .contains("/gone/libc.a")
+        );
+        assert!(parse_verbose_link("ld.lld -o x c/crt1.o other.o\n", dir.path()).is_err());
         assert!(parse_verbose("/z/zig clang other.c -target x", "/z/zig", "probe.c").is_err());
     }
 }
