@@ -341,6 +341,9 @@ pub fn cc_wrapper(
   done
   tmp=
   if [ "$srcs" = 1 ]; then
+    # The source's object goes beside the program; where it can't (-o /dev/null), zig cc.
+    case $out in */*) dir=${{out%/*}} ;; *) dir=. ;; esac
+    [ -w "$dir" ] && [ ! -c "$out" ] || exec {zig_cc} "$@"
     # The source alone, with the compile options: drop the output, libraries and objects.
     tmp="$out.crossroot-$$.o"
     n=$#
