@@ -11,7 +11,7 @@ use std::process::Command;
 use common::installed_zig;
 use crossroot::target::Target;
 use crossroot::toolchain::Zig;
-use crossroot::toolchain::direct;
+use crossroot::toolchain::{direct, zig_driver_args};
 
 const TARGETS: &[&str] = &[
     "aarch64-linux-musl",
@@ -40,6 +40,16 @@ fn zig() -> Zig {
         sha256: "0".repeat(64),
         origin: "ziglang (python)".into(),
     }
+}
+
+/// `zig cc` as crossroot runs it for `target`, with `flags`, on the cache `cache`.
+fn zig_cc_command(zig: &Zig, target: &Target, flags: &str, cache: &Path) -> Command {
+    let mut c = Command::new(&zig.exe);
+    c.args(zig_driver_args(target, "cc"))
+        .args(flags.split_whitespace())
+        .env("ZIG_GLOBAL_CACHE_DIR", cache)
+        .env("ZIG_LOCAL_CACHE_DIR", cache);
+    c
 }
 
 fn run(cmd: &mut Command) -> Vec<u8> {
@@ -91,16 +101,7 @@ fn direct_clang_matches_zig_cc_for_every_target() {
         .unwrap_or_else(|e| panic!("{name}: capture failed: {e}"));
         let args_file = dir.path().join(format!("{name}.args"));
         std::fs::write(&args_file, direct::args_file_text(&args)).unwrap();
-        let zig_cc = || {
-            let mut c = Command::new(&zig.exe);
-            c.arg("cc")
-                .args(["-target", target.zig_target])
-                .args(target.zig_flags())
-                .args(CFLAGS.split_whitespace())
-                .env("ZIG_GLOBAL_CACHE_DIR", &cache)
-                .env("ZIG_LOCAL_CACHE_DIR", &cache);
-            c
-        };
+        let zig_cc = || zig_cc_command(&zig, target, CFLAGS, &cache);
         let clang = || {
             let mut c = Command::new(&zig.exe);
             c.arg("clang").arg(format!("@{}", args_file.display()));
@@ -112,13 +113,9 @@ fn direct_clang_matches_zig_cc_for_every_target() {
             .unwrap_or_else(|e| panic!("{name}: capture without flags failed: {e}"));
         let plain_file = dir.path().join(format!("{name}-plain.args"));
         std::fs::write(&plain_file, direct::args_file_text(&plain)).unwrap();
-        let macros_cc = run(Command::new(&zig.exe)
-            .args(["cc", "-target", target.zig_target])
-            .args(target.zig_flags())
+        let macros_cc = run(zig_cc_command(&zig, target, "", &cache)
             .args(["-dM", "-E"])
-            .arg(&src)
-            .env("ZIG_GLOBAL_CACHE_DIR", &cache)
-            .env("ZIG_LOCAL_CACHE_DIR", &cache));
+            .arg(&src));
         let macros_direct = run(Command::new(&zig.exe)
             .arg("clang")
             .arg(format!("@{}", plain_file.display()))
@@ -171,8 +168,19 @@ fn direct_links_match_zig_cc() {
     let cache = d.join("zig-cache");
     let args = direct::capture(&zig, target, CFLAGS, &d.join("probe")).unwrap();
     let plain = direct::capture(&zig, target, "", &d.join("probe-plain")).unwrap();
-    let line = direct::capture_link(&zig, target, CFLAGS, &args, &cache, &d.join("probe-link"))
-        .unwrap_or_else(|e| panic!("{name}: link capture failed: {e}"));
+    // The first capture builds musl (~30-50 s); then a capture takes ~0.1 s.
+    let limit = std::time::Duration::from_secs(600);
+    let line = direct::capture_link(
+        &zig,
+        target,
+        CFLAGS,
+        &args,
+        &cache,
+        &d.join("probe-link"),
+        limit,
+    )
+    .unwrap_or_else(|e| panic!("{name}: link capture failed: {e}"))
+    .expect("zig links the probe within the limit");
     let write = |file: &str, words: &[String]| {
         let p = d.join(file);
         std::fs::write(&p, direct::args_file_text(words)).unwrap();
@@ -196,13 +204,8 @@ fn direct_links_match_zig_cc() {
     .unwrap();
     std::fs::set_permissions(&cc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let zig_cc = || {
-        let mut c = Command::new(&zig.exe);
-        c.args(["cc", "-target", target.zig_target])
-            .args(target.zig_flags())
-            .args(CFLAGS.split_whitespace())
-            .current_dir(d)
-            .env("ZIG_GLOBAL_CACHE_DIR", &cache)
-            .env("ZIG_LOCAL_CACHE_DIR", &cache);
+        let mut c = zig_cc_command(&zig, target, CFLAGS, &cache);
+        c.current_dir(d);
         c
     };
     let wrapper = || {

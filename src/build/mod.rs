@@ -6,7 +6,7 @@ mod steps;
 
 pub use steps::{BuildStep, HostTools, steps_for};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -150,22 +150,38 @@ pub struct Builder {
     direct_cc: Memo<(Vec<String>, Vec<String>)>,
     /// zig's link command per (target, flags), likewise.
     direct_link: Memo<toolchain::direct::LinkLine>,
+    /// Targets a package was built for in this run (so zig's libc for it is in its cache).
+    built_for: Mutex<BTreeSet<String>>,
+    /// Deletions of finished packages' build trees, joined before `build_all` returns.
+    cleanup: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+/// How long the capture of zig's link command may take before it is given up (it takes
+/// ~0.1 s when zig's libc for the target is built; building libc takes ~50 s).
+const LINK_CAPTURE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// (target triple, build flags) for [`Builder::direct_cc`].
 type DirectKey = (String, String);
 type Memo<T> = Mutex<BTreeMap<DirectKey, Option<T>>>;
 
-/// The value `memo` holds for `key`, or what `find` finds (then kept). `find` runs without
-/// the lock, so one package's probe does not hold up another's start; two finding the same
-/// key at once both run it, and the first to finish is kept.
-fn memo<T: Clone>(memo: &Memo<T>, key: &DirectKey, find: impl FnOnce() -> Option<T>) -> Option<T> {
-    let lock = || memo.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(found) = lock().get(key) {
+/// The value `memo` holds for `key`, or what `find` finds: `Some(found)` is kept (`found` may
+/// be `None`: no way to find it), `None` means "not yet", to ask again next time. `find` runs
+/// without the lock, so one package's probe does not hold up another's start; two finding the
+/// same key at once both run it, and the first to finish is kept.
+fn memo<T: Clone>(
+    memo: &Memo<T>,
+    key: &DirectKey,
+    find: impl FnOnce() -> Option<Option<T>>,
+) -> Option<T> {
+    if let Some(found) = lock(memo).get(key) {
         return found.clone();
     }
-    let found = find();
-    lock().entry(key.clone()).or_insert(found).clone()
+    let found = find()?;
+    lock(memo).entry(key.clone()).or_insert(found).clone()
 }
 
 impl Builder {
@@ -186,6 +202,8 @@ impl Builder {
             jobserver: jobserver::Client::new(jobs)?,
             direct_cc: Mutex::new(BTreeMap::new()),
             direct_link: Mutex::new(BTreeMap::new()),
+            built_for: Mutex::new(BTreeSet::new()),
+            cleanup: Mutex::new(Vec::new()),
         })
     }
 
@@ -317,6 +335,9 @@ impl Builder {
                 }
             }
         });
+        for cleanup in std::mem::take(&mut *lock(&self.cleanup)) {
+            let _ = cleanup.join();
+        }
         match errors.len() {
             0 => Ok(()),
             1 => Err(errors.pop().unwrap()),
@@ -395,14 +416,11 @@ impl Builder {
                 "deps/lib/pkgconfig",
             ),
         ));
-        self.use_direct_cc(
-            pkg,
-            options,
-            !dep_dirs.is_empty(),
-            root,
-            &bin,
-            &mut wrappers,
-        )?;
+        // Links may go direct once zig's libc for the target is likely in its cache: a
+        // dependency or another package was built for it. (Capturing zig's link command would
+        // build libc otherwise; it gives up after LINK_CAPTURE_LIMIT rather than wait for it.)
+        let libc_built = !dep_dirs.is_empty() || lock(&self.built_for).contains(pkg.target.triple);
+        self.use_direct_cc(pkg, options, libc_built, root, &bin, &mut wrappers)?;
         toolchain::write_wrappers(&bin, &wrappers)?;
 
         let log_dir = self
@@ -477,20 +495,23 @@ impl Builder {
             true,
             &format!("built {label} in {:.1}s", started.elapsed().as_secs_f64()),
         );
+        // The build tree (OpenSSL's: ~0.6 s to delete) goes in the background, so the packages
+        // waiting for this one start now; `build_all` waits for it before returning.
+        let cleanup = std::thread::spawn(move || drop(staging));
+        lock(&self.cleanup).push(cleanup);
+        lock(&self.built_for).insert(pkg.target.triple.to_string());
         Ok(())
     }
 
     /// With zig, makes the build steps' `<triple>-cc` skip zig cc where it can (see
     /// [`toolchain::direct`]) and writes what it needs into `bin`. Leaves the wrappers alone
     /// for other toolchains, or when the direct path is off or its probe failed. Links go
-    /// direct only for packages with dependencies: capturing zig's link command builds libc
-    /// in zig's cache if it is not there, which a dependency's build has done by then, while a
-    /// first package (OpenSSL, which links nothing) would wait for it.
+    /// direct only when `libc_built`.
     fn use_direct_cc(
         &self,
         pkg: &PlannedPackage,
         options: &BuildOptions,
-        has_deps: bool,
+        libc_built: bool,
         scratch: &Path,
         bin: &Path,
         wrappers: &mut [(String, String)],
@@ -518,12 +539,12 @@ impl Builder {
                     Ok((args, plain))
                 });
             let _ = fs::remove_dir_all(&probe);
-            found.map_err(|why| skip(format!("every call: {why}"))).ok()
+            Some(found.map_err(|why| skip(format!("every call: {why}"))).ok())
         });
         let Some((args, plain)) = compile else {
             return Ok(());
         };
-        let link = if has_deps {
+        let link = if libc_built {
             memo(&self.direct_link, &key, || {
                 let probe = scratch.join("zig-direct-link-probe");
                 let found = toolchain::direct::capture_link(
@@ -533,9 +554,23 @@ impl Builder {
                     &args,
                     &self.home.zig_cache(),
                     &probe,
+                    LINK_CAPTURE_LIMIT,
                 );
                 let _ = fs::remove_dir_all(&probe);
-                found.map_err(|why| skip(format!("links: {why}"))).ok()
+                match found {
+                    Ok(Some(line)) => Some(Some(line)),
+                    Ok(None) => {
+                        skip(
+                            "links: zig is still building libc; the next package tries again"
+                                .into(),
+                        );
+                        None
+                    }
+                    Err(why) => {
+                        skip(format!("links: {why}"));
+                        Some(None)
+                    }
+                }
             })
         } else {
             None

@@ -23,9 +23,10 @@
 //! `CROSSROOT_ZIG_DIRECT=0` turns this off.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use super::{Zig, sh_quote, zig_driver, zig_head};
+use super::{Zig, sh_quote, zig_driver, zig_driver_args, zig_head};
 use crate::target::Target;
 
 /// Environment variable that turns the direct path off when set to `0`.
@@ -61,9 +62,7 @@ pub fn capture(
     let cache = scratch.join("cache");
     let flags: Vec<&str> = cflags.split_whitespace().collect();
     let out = Command::new(&zig.exe)
-        .arg("cc")
-        .args(["-target", target.zig_target])
-        .args(target.zig_flags())
+        .args(zig_driver_args(target, "cc"))
         .args(&flags)
         .args(["-c", "probe.c", "-o", "zig-cc.o"])
         .current_dir(scratch)
@@ -156,9 +155,11 @@ pub const LINK_AFTER_FILE: &str = "zig-lld-after.args";
 
 /// The link command zig cc runs for a program built with `cflags` for `target`
 /// (`ZIG_VERBOSE_LINK`), split around the program's inputs. It runs with zig's shared cache
-/// `zig_cache`, so libc is built there if it is not yet (as the first link of a build would).
-/// The capture is checked: lld with the two halves must write the very bytes zig cc wrote
-/// for the same object, or `Err` says why not.
+/// `zig_cache`: with libc there, it takes ~0.1 s; when zig is not done within `limit`, it is
+/// building libc, and the capture gives up rather than hold the build up: `Ok(None)` (the
+/// package's own first link builds libc, and a later package can capture). The capture is
+/// checked: lld with the two halves must write the very bytes zig cc wrote for the same
+/// object, or `Err` says why not.
 pub fn capture_link(
     zig: &Zig,
     target: &Target,
@@ -166,7 +167,8 @@ pub fn capture_link(
     compile_args: &[String],
     zig_cache: &Path,
     scratch: &Path,
-) -> Result<LinkLine, String> {
+    limit: Duration,
+) -> Result<Option<LinkLine>, String> {
     if zig_cache.to_string_lossy().chars().any(char::is_whitespace) {
         return Err("the zig cache path contains whitespace".into());
     }
@@ -197,18 +199,45 @@ pub fn capture_link(
             .args(["-c", "crossroot-link-probe.c", "-o", PROBE_OBJECT]),
         "compiling the link probe",
     )?;
-    let verbose = run(
-        Command::new(&zig.exe)
-            .arg("cc")
-            .args(["-target", target.zig_target])
-            .args(target.zig_flags())
-            .args(cflags.split_whitespace())
-            .args([PROBE_OBJECT, "-o", "via-zig-cc"])
-            .env("ZIG_GLOBAL_CACHE_DIR", zig_cache)
-            .env("ZIG_LOCAL_CACHE_DIR", zig_cache)
-            .env("ZIG_VERBOSE_LINK", "1"),
-        "zig cc linking the probe",
-    )?;
+    // zig prints to stderr, into a file: building libc it prints much more than a pipe holds.
+    let log_path = scratch.join("zig-cc-link.log");
+    let log = std::fs::File::create(&log_path)
+        .map_err(|e| format!("create {}: {e}", log_path.display()))?;
+    let mut child = Command::new(&zig.exe)
+        .args(zig_driver_args(target, "cc"))
+        .args(cflags.split_whitespace())
+        .args([PROBE_OBJECT, "-o", "via-zig-cc"])
+        .current_dir(scratch)
+        .env("ZIG_GLOBAL_CACHE_DIR", zig_cache)
+        .env("ZIG_LOCAL_CACHE_DIR", zig_cache)
+        .env("ZIG_VERBOSE_LINK", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("run {}: {e}", zig.exe.display()))?;
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                // zig is building libc: the package's own first link will (zig's cache survives
+                // a killed build).
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(None);
+            }
+            Err(e) => return Err(format!("wait for {}: {e}", zig.exe.display())),
+        }
+    };
+    let verbose = std::fs::read_to_string(&log_path).unwrap_or_default();
+    if !status.success() {
+        return Err(format!(
+            "zig cc linking the probe failed: {}",
+            verbose.trim()
+        ));
+    }
     let line = parse_verbose_link(&verbose, scratch)?;
     write(LINK_BEFORE_FILE, &args_file_text(&line.before))?;
     write(LINK_AFTER_FILE, &args_file_text(&line.after))?;
@@ -225,7 +254,7 @@ pub fn capture_link(
     if !same {
         return Err("zig ld.lld with zig cc's link arguments wrote another program".into());
     }
-    Ok(line)
+    Ok(Some(line))
 }
 
 /// The link probe's object, as zig cc is given it (and prints it).

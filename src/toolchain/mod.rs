@@ -691,18 +691,25 @@ pub fn zig_head(zig: &Zig, target: &crate::target::Target, zig_cache: &Path, wha
     )
 }
 
-/// `'<zig>' <driver> -target <zig target> <CPU flags>`: how crossroot runs `zig cc`/`zig c++`.
+/// `<driver> -target <zig target> <CPU flags>`: the arguments after zig's executable with which
+/// crossroot runs `zig cc`/`zig c++`.
+pub fn zig_driver_args(target: &crate::target::Target, driver: &str) -> Vec<String> {
+    let mut args = vec![
+        driver.to_string(),
+        "-target".into(),
+        target.zig_target.into(),
+    ];
+    args.extend(target.zig_flags().iter().map(|f| f.to_string()));
+    args
+}
+
+/// `'<zig>' <driver> -target <zig target> <CPU flags>`: [`zig_driver_args`] as shell text.
 pub fn zig_driver(zig: &Zig, target: &crate::target::Target, driver: &str) -> String {
-    let cpu: String = target
-        .zig_flags()
-        .iter()
-        .map(|f| format!(" {}", sh_quote(f)))
+    let words: Vec<String> = std::iter::once(zig.exe.display().to_string())
+        .chain(zig_driver_args(target, driver))
+        .map(|w| sh_quote(&w))
         .collect();
-    format!(
-        "{} {driver} -target {}{cpu}",
-        sh_quote(&zig.exe.display().to_string()),
-        target.zig_target
-    )
+    words.join(" ")
 }
 
 /// The compiler wrappers for one target: `(file name, script)` pairs for `<triple>-cc`,
