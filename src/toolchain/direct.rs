@@ -61,24 +61,18 @@ pub fn capture(
         .map_err(|e| format!("write {}: {e}", probe.display()))?;
     let cache = scratch.join("cache");
     let flags: Vec<&str> = cflags.split_whitespace().collect();
-    let out = Command::new(&zig.exe)
-        .args(zig_driver_args(target, "cc"))
-        .args(&flags)
-        .args(["-c", "probe.c", "-o", "zig-cc.o"])
-        .current_dir(scratch)
-        // A private cache, so zig compiles (and prints) instead of finding the object.
-        .env("ZIG_GLOBAL_CACHE_DIR", &cache)
-        .env("ZIG_LOCAL_CACHE_DIR", &cache)
-        .env("ZIG_VERBOSE_CC", "1")
-        .output()
-        .map_err(|e| format!("run {}: {e}", zig.exe.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "zig cc failed on a probe: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = run_zig(
+        Command::new(&zig.exe)
+            .args(zig_driver_args(target, "cc"))
+            .args(&flags)
+            .args(["-c", "probe.c", "-o", "zig-cc.o"])
+            // A private cache, so zig compiles (and prints) instead of finding the object.
+            .env("ZIG_GLOBAL_CACHE_DIR", &cache)
+            .env("ZIG_LOCAL_CACHE_DIR", &cache)
+            .env("ZIG_VERBOSE_CC", "1"),
+        scratch,
+        "zig cc on a probe",
+    )?;
     let args = parse_verbose(&stderr, &zig.exe.to_string_lossy(), "probe.c")?;
     let scratch_str = scratch.to_string_lossy();
     if args.iter().any(|a| a.contains(scratch_str.as_ref())) {
@@ -88,21 +82,33 @@ pub fn capture(
     let args_file = scratch.join(ARGS_FILE);
     std::fs::write(&args_file, args_file_text(&args))
         .map_err(|e| format!("write {}: {e}", args_file.display()))?;
-    let direct = Command::new(&zig.exe)
-        .arg("clang")
-        .arg(format!("@{}", args_file.display()))
-        .args(["-c", "probe.c", "-o", "direct.o"])
-        .current_dir(scratch)
-        .output()
-        .map_err(|e| format!("run {}: {e}", zig.exe.display()))?;
+    run_zig(
+        Command::new(&zig.exe)
+            .arg("clang")
+            .arg(format!("@{}", args_file.display()))
+            .args(["-c", "probe.c", "-o", "direct.o"]),
+        scratch,
+        "zig clang with zig cc's arguments on the probe",
+    )?;
     let object = std::fs::read(scratch.join("direct.o")).unwrap_or_default();
-    if !direct.status.success() || !object.starts_with(b"\x7fELF") {
-        return Err(format!(
-            "zig clang with zig cc's arguments failed on the probe: {}",
-            String::from_utf8_lossy(&direct.stderr).trim()
-        ));
+    if !object.starts_with(b"\x7fELF") {
+        return Err("zig clang with zig cc's arguments wrote no object for the probe".into());
     }
     Ok(args)
+}
+
+/// Runs `cmd` (a zig command) in `dir` and returns what it printed to stderr, or `Err` naming
+/// `what` with zig's message when it fails.
+fn run_zig(cmd: &mut Command, dir: &Path, what: &str) -> Result<String, String> {
+    let out = cmd
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("{what}: cannot run zig: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success() {
+        return Err(format!("{what} failed: {}", stderr.trim()));
+    }
+    Ok(stderr)
 }
 
 /// Picks zig's `<zig> clang <input> …` line out of `ZIG_VERBOSE_CC` output and drops the
@@ -179,24 +185,12 @@ pub fn capture_link(
     };
     write("crossroot-link-probe.c", "int main(void) { return 0; }\n")?;
     write(ARGS_FILE, &args_file_text(compile_args))?;
-    let run = |cmd: &mut Command, what: &str| -> Result<String, String> {
-        let out = cmd
-            .current_dir(scratch)
-            .output()
-            .map_err(|e| format!("run {}: {e}", zig.exe.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{what} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stderr).into_owned())
-    };
-    run(
+    run_zig(
         Command::new(&zig.exe)
             .arg("clang")
             .arg(format!("@{ARGS_FILE}"))
             .args(["-c", "crossroot-link-probe.c", "-o", PROBE_OBJECT]),
+        scratch,
         "compiling the link probe",
     )?;
     // zig prints to stderr, into a file: building libc it prints much more than a pipe holds.
@@ -241,12 +235,13 @@ pub fn capture_link(
     let line = parse_verbose_link(&verbose, scratch)?;
     write(LINK_BEFORE_FILE, &args_file_text(&line.before))?;
     write(LINK_AFTER_FILE, &args_file_text(&line.after))?;
-    run(
+    run_zig(
         Command::new(&zig.exe)
             .arg("ld.lld")
             .arg(format!("@{LINK_BEFORE_FILE}"))
             .args(["-o", "direct", PROBE_OBJECT])
             .arg(format!("@{LINK_AFTER_FILE}")),
+        scratch,
         "zig ld.lld with zig cc's link arguments",
     )?;
     let same = std::fs::read(scratch.join("direct")).ok()
