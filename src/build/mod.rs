@@ -247,6 +247,7 @@ impl Builder {
             Done,
             Failed,
         }
+        sweep_finished_staging(&self.home.packages());
         let mut state: Vec<State> = nodes
             .iter()
             .map(|&(t, p)| {
@@ -718,6 +719,27 @@ fn pin_pc_prefix(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Removes build trees of packages that are complete: a run killed while deleting one in the
+/// background (after the package was in place) leaves it, and no live build owns it then (a
+/// second build of the key finds it complete and makes none).
+fn sweep_finished_staging(store: &Path) {
+    let Ok(rd) = fs::read_dir(store) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(key) = name
+            .strip_prefix(".tmp-")
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        if !key.is_empty() && cache::is_complete(&store.join(key), key) {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 fn remove_stale_staging(store: &Path, key: &str) {
     let prefix = format!(".tmp-{key}-");
     if let Ok(rd) = fs::read_dir(store) {
@@ -819,5 +841,27 @@ pub fn human_duration(d: Duration) -> String {
         format!("{s:.1}s")
     } else {
         format!("{}m{:02}s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep_removes_the_build_trees_of_complete_packages_only() {
+        let store = tempfile::tempdir().unwrap();
+        let (done, busy) = ("a".repeat(64), "b".repeat(64));
+        fs::create_dir(store.path().join(&done)).unwrap();
+        cache::mark_complete(&store.path().join(&done), &done).unwrap();
+        let stale = store.path().join(format!(".tmp-{done}-x1"));
+        let live = store.path().join(format!(".tmp-{busy}-y2"));
+        for d in [&stale, &live] {
+            fs::create_dir_all(d.join("build")).unwrap();
+        }
+        sweep_finished_staging(store.path());
+        assert!(!stale.exists(), "the finished package's tree stays");
+        assert!(live.exists(), "a build in progress lost its tree");
+        assert!(store.path().join(&done).exists());
     }
 }
