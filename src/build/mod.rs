@@ -371,7 +371,7 @@ impl Builder {
         let io = |action: &'static str, path: &Path| io_err(&label, action, path);
         // Whatever an interrupted run left for this key goes; we hold its lock.
         cache::remove_incomplete(&dest)?;
-        remove_stale_staging(&store, &pkg.key);
+        cache::remove_stale_staging(&store, &format!(".tmp-{}-", pkg.key));
 
         // Hold a job token for the whole package; make's own first job runs on it.
         let token = self
@@ -736,17 +736,6 @@ fn sweep_finished_staging(store: &Path) {
         };
         if !key.is_empty() && cache::is_complete(&store.join(key), key) {
             let _ = fs::remove_dir_all(e.path());
-        }
-    }
-}
-
-fn remove_stale_staging(store: &Path, key: &str) {
-    let prefix = format!(".tmp-{key}-");
-    if let Ok(rd) = fs::read_dir(store) {
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(&prefix) {
-                let _ = fs::remove_dir_all(e.path());
-            }
         }
     }
 }
