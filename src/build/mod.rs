@@ -369,9 +369,9 @@ impl Builder {
             return Ok(());
         }
         let io = |action: &'static str, path: &Path| io_err(&label, action, path);
-        // Whatever an interrupted run left for this key goes; we hold its lock.
+        // Whatever an interrupted run left for this key goes (its staging too, below); we hold
+        // its lock.
         cache::remove_incomplete(&dest)?;
-        cache::remove_stale_staging(&store, &format!(".tmp-{}-", pkg.key));
 
         // Hold a job token for the whole package; make's own first job runs on it.
         let token = self
@@ -380,9 +380,7 @@ impl Builder {
             .map_err(io("take a job token for", &store))?;
         let started = Instant::now();
         let progress = self.reporter.start(&format!("build {label}"), None);
-        let staging = tempfile::Builder::new()
-            .prefix(&format!(".tmp-{}-", pkg.key))
-            .tempdir_in(&store)
+        let staging = cache::new_staging(&store, &pkg.key)
             .map_err(io("create a staging directory in", &store))?;
         let root = staging.path();
         let (src, build, prefix, deps, bin) = (
@@ -729,7 +727,7 @@ fn sweep_finished_staging(store: &Path) {
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let Some(key) = name
-            .strip_prefix(".tmp-")
+            .strip_prefix(cache::STAGING_PREFIX)
             .and_then(|rest| rest.split('-').next())
         else {
             continue;

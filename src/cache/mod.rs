@@ -141,9 +141,20 @@ pub fn remove_incomplete(dir: &Path) -> Result<(), CacheError> {
     }
 }
 
+/// How staging directories begin: `<parent>/.tmp-<entry name>-<random>`.
+pub const STAGING_PREFIX: &str = ".tmp-";
+
+/// A fresh staging directory for the entry `name` in `parent`, after removing the ones killed
+/// runs left for it. Call it holding the entry's lock, so no live run's staging is touched.
+pub fn new_staging(parent: &Path, name: &str) -> std::io::Result<tempfile::TempDir> {
+    let prefix = format!("{STAGING_PREFIX}{name}-");
+    remove_stale_staging(parent, &prefix);
+    tempfile::Builder::new().prefix(&prefix).tempdir_in(parent)
+}
+
 /// Removes the staging directories `<parent>/<prefix>*` that killed runs left behind. Call it
 /// holding the lock of the entry the prefix belongs to, so no live run's staging is touched.
-pub fn remove_stale_staging(parent: &Path, prefix: &str) {
+fn remove_stale_staging(parent: &Path, prefix: &str) {
     if let Ok(rd) = fs::read_dir(parent) {
         for e in rd.flatten() {
             if e.file_name().to_string_lossy().starts_with(prefix) {

@@ -199,11 +199,7 @@ pub fn assemble(
             .file_name()
             .expect("sysroot dir has a name")
             .to_string_lossy();
-        let prefix = format!(".tmp-{name}-");
-        cache::remove_stale_staging(&parent, &prefix);
-        let staging = tempfile::Builder::new()
-            .prefix(&prefix)
-            .tempdir_in(&parent)
+        let staging = cache::new_staging(&parent, &name)
             .map_err(io_err("create a staging directory in", &parent))?;
         let root = staging.path();
         let mut records = Vec::new();

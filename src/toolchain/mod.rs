@@ -189,12 +189,7 @@ fn begin_toolchain_dir(
         .file_name()
         .expect("toolchain dir has a name")
         .to_string_lossy();
-    let prefix = format!(".tmp-{name}-");
-    cache::remove_stale_staging(parent, &prefix);
-    let stage = tempfile::Builder::new()
-        .prefix(&prefix)
-        .tempdir_in(parent)
-        .map_err(io)?;
+    let stage = cache::new_staging(parent, &name).map_err(io)?;
     Ok((lock, Some(stage)))
 }
 
