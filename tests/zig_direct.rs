@@ -181,21 +181,7 @@ fn direct_links_match_zig_cc() {
     )
     .unwrap_or_else(|e| panic!("{name}: link capture failed: {e}"))
     .expect("zig links the probe within the limit");
-    let write = |file: &str, words: &[String]| {
-        let p = d.join(file);
-        std::fs::write(&p, direct::args_file_text(words)).unwrap();
-        p
-    };
-    let (args_f, plain_f) = (write("cc.args", &args), write("plain.args", &plain));
-    let (before, after) = (
-        write("before.args", &line.before),
-        write("after.args", &line.after),
-    );
-    let files = direct::DirectFiles {
-        args: &args_f,
-        plain_args: &plain_f,
-        link: Some((&before, &after)),
-    };
+    let files = direct::DirectFiles::write(d, &args, &plain, Some(&line)).unwrap();
     let cc = d.join("cc");
     std::fs::write(
         &cc,

@@ -574,29 +574,10 @@ impl Builder {
         } else {
             None
         };
-        let write = |name: &str, words: &[String]| -> Result<PathBuf, BuildError> {
-            let path = bin.join(name);
-            fs::write(&path, toolchain::direct::args_file_text(words)).map_err(io_err(
-                &pkg.label(),
-                "write",
-                &path,
-            ))?;
-            Ok(path)
-        };
-        let args_file = write(toolchain::direct::ARGS_FILE, &args)?;
-        let plain_file = write(toolchain::direct::PLAIN_ARGS_FILE, &plain)?;
-        let link_files = match &link {
-            Some(line) => Some((
-                write(toolchain::direct::LINK_BEFORE_FILE, &line.before)?,
-                write(toolchain::direct::LINK_AFTER_FILE, &line.after)?,
-            )),
-            None => None,
-        };
-        let files = toolchain::direct::DirectFiles {
-            args: &args_file,
-            plain_args: &plain_file,
-            link: link_files.as_ref().map(|(b, a)| (b.as_path(), a.as_path())),
-        };
+        let files =
+            toolchain::direct::DirectFiles::write(bin, &args, &plain, link.as_ref()).map_err(
+                io_err(&pkg.label(), "write zig's captured arguments into", bin),
+            )?;
         let cc = format!("{}-cc", pkg.target.triple);
         if let Some(w) = wrappers.iter_mut().find(|(n, _)| *n == cc) {
             w.1 = toolchain::direct::cc_wrapper(

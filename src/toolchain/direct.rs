@@ -22,7 +22,7 @@
 //! (section order, merged string tables); the code, data and symbols are clang's in both.
 //! `CROSSROOT_ZIG_DIRECT=0` turns this off.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -298,14 +298,40 @@ fn parse_verbose_link(stderr: &str, cwd: &Path) -> Result<LinkLine, String> {
 }
 
 /// Where the build steps' `<triple>-cc` finds what [`capture`] and [`capture_link`] found.
-pub struct DirectFiles<'a> {
+pub struct DirectFiles {
     /// clang arguments with the build's flags ([`ARGS_FILE`]).
-    pub args: &'a Path,
+    pub args: PathBuf,
     /// clang arguments zig gives a call with no `-O`/`-g` flags, for preprocessor runs
     /// (`$CC -E` without CFLAGS, as configure's CPP).
-    pub plain_args: &'a Path,
+    pub plain_args: PathBuf,
     /// The two halves of the link command, when links may go direct.
-    pub link: Option<(&'a Path, &'a Path)>,
+    pub link: Option<(PathBuf, PathBuf)>,
+}
+
+impl DirectFiles {
+    /// Writes the captured arguments into `dir` as response files, under the names above.
+    pub fn write(
+        dir: &Path,
+        args: &[String],
+        plain_args: &[String],
+        link: Option<&LinkLine>,
+    ) -> std::io::Result<Self> {
+        let write = |name: &str, words: &[String]| {
+            let path = dir.join(name);
+            std::fs::write(&path, args_file_text(words)).map(|()| path)
+        };
+        Ok(DirectFiles {
+            args: write(ARGS_FILE, args)?,
+            plain_args: write(PLAIN_ARGS_FILE, plain_args)?,
+            link: match link {
+                Some(line) => Some((
+                    write(LINK_BEFORE_FILE, &line.before)?,
+                    write(LINK_AFTER_FILE, &line.after)?,
+                )),
+                None => None,
+            },
+        })
+    }
 }
 
 /// The build steps' `<triple>-cc`. Calls whose options are all in a list zig passes through to
@@ -336,7 +362,7 @@ pub fn cc_wrapper(
         .collect();
     let own_none: String = (0..own.len()).map(|i| format!("$own{i}")).collect();
     let quote = |p: &Path| sh_quote(&p.display().to_string());
-    let link = match files.link {
+    let link = match &files.link {
         Some((before, after)) => format!(
             r#"if [ "$mode" = link ] && [ -n "$out" ] && {own_all}{{ [ "$srcs" = 1 ] || {{ [ "$srcs" = 0 ] && [ -n "$objs" ]; }}; }}; then
   # zig's link: crt1.o, the inputs in order with -l resolved to archives, the compiled
@@ -347,7 +373,7 @@ pub fn cc_wrapper(
   for a in "$@"; do
     if [ -n "$skip" ]; then skip=; continue; fi
     case $a in
-      -o|-L|-MF|-MT|-MQ|-I|-D|-U|-include|-isystem|-iquote|-idirafter) skip=1 ;;
+      -o|-L|-I|-D|-U|-include|-isystem|-iquote|-idirafter) skip=1 ;;
       # Parts of zig's libc.
       -lc|-lm|-lpthread|-ldl|-lrt|-lutil|-lresolv|-lcrypt|-lxnet) ;;
       -l?*)
@@ -389,7 +415,7 @@ pub fn cc_wrapper(
   exit $status
 fi
 "#,
-            args = quote(files.args),
+            args = quote(&files.args),
             before = quote(before),
             after = quote(after),
             zig_cc = zig_driver(zig, target, "cc"),
@@ -448,8 +474,8 @@ if [ "$mode" = c ] || [ "$mode" = E ]; then
 fi
 {link}exec {zig_cc} "$@"
 "#,
-        args = quote(files.args),
-        plain = quote(files.plain_args),
+        args = quote(&files.args),
+        plain = quote(&files.plain_args),
         zig_cc = zig_driver(zig, target, "cc"),
     )
 }
@@ -458,7 +484,6 @@ fi
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
-    use std::path::PathBuf;
 
     /// Runs the wrapper with a stand-in zig that prints each way it was called.
     #[test]
@@ -479,13 +504,11 @@ mod tests {
         std::fs::write(libs.join("libfoo.a"), "").unwrap();
         std::fs::write(libs.join("libbar.so"), "").unwrap();
         let libs = libs.to_str().unwrap();
-        let (args, plain) = (PathBuf::from("/b/cc.args"), PathBuf::from("/b/plain.args"));
-        let (before, after) = (PathBuf::from("/b/before"), PathBuf::from("/b/after"));
         let wrapper = |link: bool| {
             let files = DirectFiles {
-                args: &args,
-                plain_args: &plain,
-                link: link.then_some((before.as_path(), after.as_path())),
+                args: "/b/cc.args".into(),
+                plain_args: "/b/plain.args".into(),
+                link: link.then(|| ("/b/before".into(), "/b/after".into())),
             };
             let script = cc_wrapper(&zig, target, &dir.path().join("cache"), &files, "-O2 -g0");
             let cc = dir.path().join(if link { "cc" } else { "cc-no-link" });
