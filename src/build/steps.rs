@@ -240,6 +240,14 @@ pub fn steps_for(
                 cwd: dirs.build.clone(),
                 env: env.clone(),
             }];
+            // Autoconf prefers a shell with $LINENO (for its error messages) and so re-runs
+            // itself under bash where /bin/sh is dash; it then writes bash into the Makefiles
+            // and libtool too. Under dash, curl's configure and make take ~10 % less time
+            // (configure is the one step of the curl stack that leaves a core idle), with the
+            // same objects, headers and .pc files. A recipe's own CONFIG_SHELL wins.
+            v[0].env
+                .entry("CONFIG_SHELL".into())
+                .or_insert_with(|| "/bin/sh".into());
             v.extend(make_steps(&dirs.build));
             v
         }
@@ -431,6 +439,11 @@ mod tests {
                 .contains(&"--disable-dependency-tracking".to_string())
         );
         assert_eq!(c.env["PKG_CONFIG_LIBDIR"], "/stage/deps/lib/pkgconfig");
+        assert_eq!(c.env["CONFIG_SHELL"], "/bin/sh");
+        assert!(
+            !s[1].env.contains_key("CONFIG_SHELL"),
+            "configure writes its shell into the Makefiles"
+        );
         assert_eq!(
             c.env["PKG_CONFIG"],
             "/stage/bin/aarch64-linux-musl-pkg-config"
