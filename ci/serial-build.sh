@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The baseline for BENCHMARKS.md: the curl stack for one target, built by hand the way a
 # user would script it — one package after another, `make -j$(nproc)` inside each — with the
-# same sources, zig wrappers and flags crossroot uses. Usage:
+# same sources, zig wrappers, flags and configure shell crossroot uses. Usage:
 #   ci/serial-build.sh TARGET DOWNLOADS_DIR WORK_DIR
 set -euo pipefail
 T=$1 DL=$2 W=$3
@@ -40,7 +40,7 @@ tar xf "$(src 'openssl*3.5.7*.tar.gz')"
 (mkdir ob && cd ob && perl ../openssl-3.5.7/Configure "$OSSL" no-shared no-tests no-docs no-apps \
    --prefix="$S" --libdir=lib --openssldir=/etc/ssl -O2 -g0 && make -j"$J" build_libs && make install_dev) >"$W/openssl.log" 2>&1
 tar xf "$(src 'curl*8.14.1*.tar.gz')"
-(mkdir cb && cd cb && ../curl-8.14.1/configure --host="$T" --build="$(uname -m)-pc-linux-gnu" --prefix="$S" \
+(mkdir cb && cd cb && CONFIG_SHELL=/bin/sh ../curl-8.14.1/configure --host="$T" --build="$(uname -m)-pc-linux-gnu" --prefix="$S" \
    --disable-shared --enable-static --with-openssl="$S" --with-nghttp2="$S" --enable-ares="$S" --with-zlib="$S" \
    --without-libpsl --without-brotli --without-zstd --without-libidn2 --without-librtmp --without-libssh2 \
    --without-libssh --without-ngtcp2 --without-nghttp3 --without-quiche --without-gssapi --without-ca-bundle \
