@@ -381,6 +381,16 @@ mod tests {
     }
 
     fn steps(name: &str, target: &str) -> Vec<BuildStep> {
+        steps_for(
+            &planned(name, target),
+            &layout(),
+            &tools(),
+            &BuildOptions::default(),
+        )
+        .unwrap()
+    }
+
+    fn planned(name: &str, target: &str) -> PlannedPackage {
         let set = RecipeSet::builtin().unwrap();
         let tc = ToolchainId {
             name: "zig".into(),
@@ -396,12 +406,12 @@ mod tests {
             &BuildOptions::default(),
         )
         .unwrap();
-        let pkg = p.targets[0]
+        p.targets[0]
             .packages
             .iter()
             .find(|p| p.recipe.name == name)
-            .unwrap();
-        steps_for(pkg, &layout(), &tools(), &BuildOptions::default()).unwrap()
+            .unwrap()
+            .clone()
     }
 
     #[test]
@@ -453,6 +463,16 @@ mod tests {
             names,
             ["configure", "make", "install", "install-2", "install-3"]
         );
+    }
+
+    #[test]
+    fn a_recipes_config_shell_wins() {
+        let mut curl = planned("curl", "aarch64-linux-musl");
+        curl.build
+            .env
+            .insert("CONFIG_SHELL".into(), "/bin/bash".into());
+        let s = steps_for(&curl, &layout(), &tools(), &BuildOptions::default()).unwrap();
+        assert_eq!(s[0].env["CONFIG_SHELL"], "/bin/bash");
     }
 
     #[test]
