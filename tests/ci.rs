@@ -436,3 +436,50 @@ fn the_readme_shows_the_tested_dockerfile() {
     assert_eq!(strip(block), strip(&file));
     assert!(readme.contains("## In CI"));
 }
+
+/// `cargo e2e` (the alias in `.cargo/config.toml`) runs every test file that Cargo.toml puts
+/// behind the `e2e` feature, and `.ci/run` runs both the fast loop and it.
+#[test]
+fn the_e2e_alias_runs_every_end_to_end_test_file() {
+    let manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(repo().join("Cargo.toml")).unwrap()).unwrap();
+    let gated: Vec<String> = manifest["test"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| {
+            t.get("required-features")
+                .and_then(|f| f.as_array())
+                .is_some_and(|f| f.iter().any(|x| x.as_str() == Some("e2e")))
+        })
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(gated.contains(&"e2e".to_string()), "{gated:?}");
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(repo().join(".cargo/config.toml")).unwrap())
+            .unwrap();
+    let alias: Vec<&str> = config["alias"]["e2e"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(&alias[..3], ["test", "--features", "e2e"]);
+    let mut listed: Vec<String> = alias
+        .windows(2)
+        .filter(|w| w[0] == "--test")
+        .map(|w| w[1].to_string())
+        .collect();
+    listed.sort();
+    let mut gated = gated;
+    gated.sort();
+    assert_eq!(
+        listed, gated,
+        "the `cargo e2e` alias and Cargo.toml disagree"
+    );
+    for file in &gated {
+        assert!(repo().join(format!("tests/{file}.rs")).is_file(), "{file}");
+    }
+    let ci = std::fs::read_to_string(repo().join(".ci/run")).unwrap();
+    let commands: Vec<&str> = ci.lines().filter(|l| l.starts_with("cargo ")).collect();
+    assert_eq!(commands, ["cargo test", "cargo e2e"], "{ci}");
+}

@@ -126,13 +126,15 @@ fn main() {
 
 #[test]
 fn curl_stack_to_static_go_and_cxx_binaries_on_three_targets() {
-    let (fresh, home) = home_dir();
+    needs_prerequisites();
+    let home = home_dir();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let profile = repo.join("sysroots/curl.toml");
 
-    // Before anything is built, env says what to run, and fails (a kept home has it built).
-    if fresh.is_some() {
-        let out = crossroot(&home, &["env", "--target", "linux/riscv64"]);
+    // Before anything is built, env says what to run, and fails.
+    {
+        let empty = tempfile::tempdir().unwrap();
+        let out = crossroot(empty.path(), &["env", "--target", "linux/riscv64"]);
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -331,6 +333,24 @@ fn check_rust_crate(home: &Path, target: &str, work: &Path) {
     );
 }
 
+/// The host tools these tests run, each failing with its install command when missing.
+fn needs_prerequisites() {
+    for (tool, package) in [
+        ("make", "make"),
+        ("cmake", "cmake"),
+        ("perl", "perl"),
+        ("pkgconf", "pkgconf"),
+        ("go", "golang-go"),
+    ] {
+        common::require_tool(tool, package);
+    }
+    for t in TARGETS.iter().chain(MORE_TARGETS) {
+        if !t.starts_with("x86_64") && !t.starts_with("i686") {
+            common::require_qemu(t);
+        }
+    }
+}
+
 /// A cargo and rustc whose sysroot holds the standard library's source, for `-Z build-std`:
 /// `CROSSROOT_TEST_CARGO` and `CROSSROOT_TEST_RUSTC`, or Debian's (`apt install rustc-web
 /// cargo-web rust-web-src`, which `ci/install-prerequisites.sh` does).
@@ -362,7 +382,8 @@ fn rust_with_source() -> (PathBuf, PathBuf) {
 
 #[test]
 fn curl_stack_to_static_go_and_cxx_binaries_on_more_targets() {
-    let (_keep, home) = home_dir();
+    needs_prerequisites();
+    let home = home_dir();
     let mut args = vec!["build"];
     for t in MORE_TARGETS {
         args.extend(["--target", t]);

@@ -277,10 +277,13 @@ fn prebuilt_tarball_in_the_musl_cross_make_layout() {
     assert!(out.status.success(), "cc: {}", common::stderr(&out));
     let out = run(&["verify", "--target", target, bin.to_str().unwrap()]);
     assert!(out.status.success(), "not a static aarch64 executable");
-    let out = Command::new("qemu-aarch64-static")
-        .arg(&bin)
-        .output()
-        .unwrap();
+    let out = Command::new(common::require_tool(
+        "qemu-aarch64-static",
+        "qemu-user-static",
+    ))
+    .arg(&bin)
+    .output()
+    .unwrap();
     assert_eq!(common::stdout(&out), "demo says 42\n");
 
     // A tarball that does not hold <triple>-cross/bin/<triple>-gcc is refused by name.

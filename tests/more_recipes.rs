@@ -67,7 +67,13 @@ fn ar_members(bytes: &[u8]) -> Vec<(String, &[u8])> {
 
 #[test]
 fn five_more_recipes_link_statically_and_run_on_arm64_and_riscv64() {
-    let (_keep, home) = home_dir();
+    for (tool, package) in [("make", "make"), ("cmake", "cmake"), ("pkgconf", "pkgconf")] {
+        common::require_tool(tool, package);
+    }
+    for t in TARGETS {
+        common::require_qemu(t);
+    }
+    let home = home_dir();
     let recipes = RecipeSet::builtin().unwrap();
     let version = |n: &str| recipes.library(n).unwrap().version.clone();
 

@@ -3,9 +3,10 @@
 //! served by a real HTTP server on 127.0.0.1 and built for aarch64 by the real builder; the
 //! programs linked against it run under qemu.
 //!
-//! Every test uses aarch64, no -O flag and one zig cache under the cargo target directory, so
-//! zig builds compiler-rt and musl for aarch64 once (about 140 s on 2 cores, the cold cost of
-//! this file) and later runs reuse it (the file then takes under 10 s).
+//! Every test uses aarch64, no -O flag and the zig cache of the shared end-to-end home
+//! (`common::shared_zig_cache`), so zig builds compiler-rt and musl for aarch64 once for the
+//! whole end-to-end suite (about 140 s on 2 cores when this file runs first) and later runs
+//! reuse it (the file then takes under 10 s).
 
 mod common;
 
@@ -63,8 +64,7 @@ fn fixture(packages: &[&str]) -> Fixture {
     files.insert("user-2.1.0.tar.gz".to_string(), user);
     let home = tmp.path().join("home");
     // One zig cache for every test and run: zig builds musl for aarch64 once.
-    let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("crossroot-zig-cache");
-    std::fs::create_dir_all(&shared).unwrap();
+    let shared = common::shared_zig_cache();
     std::fs::create_dir_all(home.join("toolchains-v1")).unwrap();
     std::os::unix::fs::symlink(&shared, home.join("toolchains-v1/zig-cache")).unwrap();
     let f = Fixture {
@@ -115,7 +115,7 @@ impl Fixture {
         assert!(out.status.success(), "{verdict}");
         assert!(verdict.contains(": static"), "{verdict}");
         assert!(verdict.contains("OK for aarch64-linux-musl"), "{verdict}");
-        let out = Command::new(QEMU)
+        let out = Command::new(common::require_tool(QEMU, "qemu-user-static"))
             .arg(program)
             .output()
             .unwrap_or_else(|e| panic!("{QEMU} runs (ci/install-prerequisites.sh): {e}"));
@@ -175,7 +175,7 @@ target_link_libraries(hello PRIVATE PkgConfig::DEMO)
     .unwrap();
     let build = f.tmp.path().join("cmake-build");
     let configured = run_tool(
-        Command::new("cmake")
+        Command::new(common::require_tool("cmake", "cmake"))
             .arg("-S")
             .arg(&src)
             .arg("-B")
@@ -269,7 +269,11 @@ executable('hello', 'main.c', dependencies: demo)
     assert_eq!(reported(&configured, "prefer_static"), "true");
     assert_eq!(reported(&configured, "cpu_family"), "aarch64");
     assert_eq!(reported(&configured, "cross"), "true");
-    run_tool(Command::new("ninja").arg("-C").arg(&build));
+    run_tool(
+        Command::new(common::require_tool("ninja", "ninja-build"))
+            .arg("-C")
+            .arg(&build),
+    );
     f.check_program(&build.join("hello"));
 }
 

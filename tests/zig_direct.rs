@@ -237,7 +237,7 @@ fn direct_links_match_zig_cc() {
         leftovers.is_empty(),
         "the wrapper left its object: {leftovers:?}"
     );
-    let qemu = format!("{}-static", target.qemu);
+    let qemu = common::require_tool(&format!("{}-static", target.qemu), "qemu-user-static");
     let output = |exe: &str| run(Command::new(&qemu).arg(d.join(exe)));
     assert_eq!(output("src-wrapper"), output("src-zig-cc"));
     assert!(!output("src-wrapper").is_empty());

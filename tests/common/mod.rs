@@ -349,16 +349,47 @@ pub fn crossroot_in(home: &Path, args: &[&str]) -> Output {
     out
 }
 
-/// The end-to-end tests' home: `CROSSROOT_E2E_HOME` (kept between runs) or a temporary one.
-pub fn e2e_home() -> (Option<tempfile::TempDir>, PathBuf) {
-    match std::env::var_os("CROSSROOT_E2E_HOME") {
-        Some(h) => (None, PathBuf::from(h)),
-        None => {
-            let t = tempfile::tempdir().unwrap();
-            let p = t.path().to_path_buf();
-            (Some(t), p)
-        }
-    }
+/// The end-to-end tests' home, shared by every end-to-end test file so that downloads, zig's
+/// musl and libc++ builds and content-keyed packages are made once per checkout:
+/// `CROSSROOT_E2E_HOME`, or `<target>/tmp/e2e-home` (kept between runs; delete it for a cold
+/// run). crossroot's entry locks let the test processes share it.
+pub fn e2e_home() -> PathBuf {
+    let home = match std::env::var_os("CROSSROOT_E2E_HOME") {
+        Some(h) => PathBuf::from(h),
+        None => Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-home"),
+    };
+    std::fs::create_dir_all(&home).unwrap();
+    home
+}
+
+/// zig's cache inside the shared end-to-end home, for tests that make homes of their own but
+/// should not build zig's musl for a target again.
+pub fn shared_zig_cache() -> PathBuf {
+    let dir = e2e_home().join("toolchains-v1/zig-cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A program a test needs, found on `PATH`, or a failure that says how to install it: a test
+/// whose prerequisite is missing fails with the install command and never passes silently.
+pub fn require_tool(tool: &str, package: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "this test needs `{tool}`, which is not on PATH: install it with `sudo apt-get install {package}`, \
+             or run `sudo bash ci/install-prerequisites.sh` (everything the tests need)"
+        )
+    })
+}
+
+/// The qemu-user emulator for `target`, or a failure naming the package that brings it.
+pub fn require_qemu(target: &str) -> PathBuf {
+    let t = crossroot::target::Target::parse(target).unwrap();
+    require_tool(&format!("{}-static", t.qemu), "qemu-user-static")
 }
 
 /// The sysroot that `crossroot env … --format json` printed, checked to hold the curl stack
@@ -433,7 +464,7 @@ pub fn run_for(target: &str, bin: &Path, args: &[&str]) -> Output {
     let mut cmd = if native && std::env::consts::ARCH == "x86_64" {
         Command::new(bin)
     } else {
-        let mut c = Command::new(format!("{}-static", t.qemu));
+        let mut c = Command::new(require_qemu(target));
         c.arg(bin);
         c
     };
