@@ -226,27 +226,40 @@ pub const TARGETS: &[Target] = &[
 
 /// A `--target` value that names no known target.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown target `{given}`; known targets: {known}")]
+#[error("unknown target `{given}`.{hint} Known targets: {known}")]
 pub struct UnknownTarget {
     pub given: String,
+    /// What the user probably meant, as a sentence after a space, or empty.
+    pub hint: String,
     pub known: String,
 }
 
 impl Target {
     /// Looks a target up by any of the names people type: the triple, a Rust triple,
-    /// a Go `GOOS/GOARCH` pair, a Docker platform, or `<arch>-unknown-linux-musl`.
+    /// a Go `GOOS/GOARCH` pair or a bare `GOARCH`, a Docker platform, a bare architecture,
+    /// or `<arch>-unknown-linux-musl`.
     pub fn parse(name: &str) -> Result<&'static Target, UnknownTarget> {
         let name = name.trim();
         let lower = name.to_ascii_lowercase();
-        let found = TARGETS.iter().find(|t| t.matches(&lower));
+        let found = TARGETS
+            .iter()
+            .find(|t| t.matches(&lower) || t.matches_bare(&lower));
         found.ok_or_else(|| UnknownTarget {
             given: name.to_string(),
+            hint: hint_for(&lower),
             known: TARGETS
                 .iter()
                 .map(|t| format!("{} ({})", t.triple, t.docker_platform))
                 .collect::<Vec<_>>()
                 .join(", "),
         })
+    }
+
+    /// A bare `GOARCH` or architecture name (`arm64`, `amd64`, `aarch64`, `riscv64` …), where
+    /// it names one target: bare `arm` is v6 or v7, so it is not taken.
+    fn matches_bare(&self, name: &str) -> bool {
+        let arch = self.triple.split('-').next().unwrap_or(self.triple);
+        name != "arm" && (name == self.goarch || name == arch)
     }
 
     fn matches(&self, name: &str) -> bool {
@@ -354,6 +367,53 @@ pub(crate) fn listed_in<'a>(source: &'a str, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// What to suggest for a target name that is not known: musl for a glibc or other libc
+/// triple of a known architecture, both arm variants for bare `arm`, else the nearest name.
+fn hint_for(name: &str) -> String {
+    if name == "arm" || name == "linux/arm/v5" {
+        return " Did you mean `linux/arm/v7` (armv7-linux-musleabihf) or `linux/arm/v6` (arm-linux-musleabihf)?".into();
+    }
+    let arch = name.split(['-', '/']).next().unwrap_or(name);
+    if name.contains("-linux-") && !name.contains("musl") {
+        if let Ok(t) = Target::parse(arch) {
+            return format!(
+                " crossroot builds static binaries against musl, not glibc: did you mean `{}` ({})?",
+                t.triple, t.docker_platform
+            );
+        }
+    }
+    let nearest = TARGETS
+        .iter()
+        .flat_map(|t| {
+            [t.triple, t.rust_triple, t.docker_platform, t.goarch]
+                .into_iter()
+                .map(move |n| (edit_distance(name, n), n, t))
+        })
+        .min_by_key(|&(d, _, _)| d);
+    match nearest {
+        Some((d, n, t)) if d <= 3.max(name.len() / 4) => {
+            format!(" Did you mean `{n}` ({})?", t.triple)
+        }
+        _ => String::new(),
+    }
+}
+
+/// Levenshtein distance between two short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,9 +438,51 @@ mod tests {
             ("linux/s390x", "s390x-linux-musl"),
             ("linux/loong64", "loongarch64-linux-musl"),
             ("loongarch64-unknown-linux-musl", "loongarch64-linux-musl"),
+            // Bare GOARCH and architecture names, as Go users type them.
+            ("arm64", "aarch64-linux-musl"),
+            ("aarch64", "aarch64-linux-musl"),
+            ("amd64", "x86_64-linux-musl"),
+            ("x86_64", "x86_64-linux-musl"),
+            ("riscv64", "riscv64-linux-musl"),
+            ("386", "i686-linux-musl"),
+            ("ppc64le", "powerpc64le-linux-musl"),
+            ("s390x", "s390x-linux-musl"),
+            ("loong64", "loongarch64-linux-musl"),
+            ("armv7", "armv7-linux-musleabihf"),
         ] {
             assert_eq!(Target::parse(given).unwrap().triple, triple, "{given}");
         }
+    }
+
+    #[test]
+    fn unknown_names_get_a_suggestion() {
+        let err = |n: &str| Target::parse(n).unwrap_err().to_string();
+        let e = err("x86_64-unknown-linux-gnu");
+        assert!(
+            e.contains("against musl, not glibc: did you mean `x86_64-linux-musl` (linux/amd64)?"),
+            "{e}"
+        );
+        let e = err("aarch64-linux-gnu");
+        assert!(e.contains("`aarch64-linux-musl`"), "{e}");
+        let e = err("arm");
+        assert!(
+            e.contains("Did you mean `linux/arm/v7`") && e.contains("`linux/arm/v6`"),
+            "{e}"
+        );
+        let e = err("linux/arm46");
+        assert!(
+            e.contains("Did you mean `linux/arm64` (aarch64-linux-musl)?"),
+            "{e}"
+        );
+        let e = err("riscv46-linux-musl");
+        assert!(e.contains("Did you mean `riscv64-linux-musl`"), "{e}");
+        // Nothing near: no guess, but the list.
+        let e = err("windows-zzzzzzzzzzzz");
+        assert!(!e.to_lowercase().contains("did you mean"), "{e}");
+        assert!(
+            e.contains("`windows-zzzzzzzzzzzz`. Known targets: aarch64-linux-musl (linux/arm64)"),
+            "{e}"
+        );
     }
 
     #[test]
