@@ -374,13 +374,14 @@ fn hint_for(name: &str) -> String {
         return " Did you mean `linux/arm/v7` (armv7-linux-musleabihf) or `linux/arm/v6` (arm-linux-musleabihf)?".into();
     }
     let arch = name.split(['-', '/']).next().unwrap_or(name);
-    if name.contains("-linux-") && !name.contains("musl") {
-        if let Ok(t) = Target::parse(arch) {
-            return format!(
-                " crossroot builds static binaries against musl, not glibc: did you mean `{}` ({})?",
-                t.triple, t.docker_platform
-            );
-        }
+    if name.contains("-linux-")
+        && !name.contains("musl")
+        && let Ok(t) = Target::parse(arch)
+    {
+        return format!(
+            " crossroot builds static binaries against musl, not glibc: did you mean `{}` ({})?",
+            t.triple, t.docker_platform
+        );
     }
     let nearest = TARGETS
         .iter()
