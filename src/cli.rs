@@ -11,6 +11,7 @@ use crate::target::Target;
 #[command(
     name = "crossroot",
     version,
+    long_version = long_version(),
     about = "Static musl cross sysroots for C libraries (curl, OpenSSL, nghttp2, c-ares, zlib, SQLite, zstd, xz, libffi, PCRE2, or your own recipes), and the environment that builds static CGO binaries with them",
     after_help = "Example:\n  crossroot build --target aarch64-linux-musl curl\n  eval \"$(crossroot env --target aarch64-linux-musl)\"\n  go build -ldflags '-extldflags \"-static\"'"
 )]
@@ -22,6 +23,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Where crossroot keeps downloads, built packages, sysroots and logs.
     #[arg(long, global = true, env = "CROSSROOT_HOME", value_name = "DIR")]
@@ -53,6 +55,32 @@ pub struct GlobalArgs {
     pub verbose: u8,
 }
 
+/// `crossroot --version`: the version, the commit and its date (as cargo and rustup print
+/// them), and the zig it works with.
+fn long_version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let zig = crate::recipe::RecipeSet::builtin()
+            .ok()
+            .and_then(|r| {
+                r.toolchain("zig").ok().map(|z| {
+                    format!(
+                        "zig {} (fetches {} when none is installed)",
+                        z.version_req, z.version
+                    )
+                })
+            })
+            .unwrap_or_else(|| "zig: the built-in recipe does not parse".into());
+        format!(
+            "{} ({} {})
+{zig}",
+            env!("CARGO_PKG_VERSION"),
+            env!("CROSSROOT_COMMIT"),
+            env!("CROSSROOT_COMMIT_DATE")
+        )
+    })
+}
+
 fn parse_target(s: &str) -> Result<&'static Target, String> {
     Target::parse(s).map_err(|e| e.to_string())
 }
@@ -60,26 +88,62 @@ fn parse_target(s: &str) -> Result<&'static Target, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build packages and their dependencies into a sysroot for each target.
+    #[command(
+        after_help = "Examples:\n  crossroot build --target linux/arm64 curl\n  crossroot build --profile sysroots/curl.toml          # the targets and packages of a profile\n  crossroot build --platform linux/riscv64 curl --prefix /opt/sysroot"
+    )]
     Build(BuildArgs),
     /// Print the environment (CC, PKG_CONFIG, GOARCH, …) for a built sysroot.
+    #[command(
+        after_help = "Examples:\n  eval \"$(crossroot env --target linux/arm64)\" && go build ./cmd/app\n  crossroot env --target linux/riscv64 --format cmake > riscv64.cmake\n  crossroot env --target linux/arm64 --format fish | source"
+    )]
     Env(EnvArgs),
     /// Run a command in a sysroot's environment.
+    #[command(
+        after_help = "Examples:\n  crossroot exec --target linux/arm64 -- make\n  crossroot exec --target linux/riscv64 -- go build -o app-riscv64 ./cmd/app"
+    )]
     Exec(ExecArgs),
     /// Check that an ELF file is a static executable for a target.
+    #[command(after_help = "Example:\n  crossroot verify --target linux/arm64 ./app")]
     Verify(VerifyArgs),
     /// Print a software bill of materials (CycloneDX or SPDX JSON) for a built sysroot.
+    #[command(
+        after_help = "Examples:\n  crossroot sbom --target linux/arm64 > sbom.cdx.json\n  crossroot sbom --target linux/arm64 --format spdx > sbom.spdx.json"
+    )]
     Sbom(SbomArgs),
     /// Download and verify sources (and the toolchain) without building.
+    #[command(
+        after_help = "Examples:\n  crossroot fetch curl\n  crossroot fetch --profile sysroots/curl.toml && crossroot build --offline --profile sysroots/curl.toml"
+    )]
     Fetch(FetchArgs),
     /// List recipes, their versions, and the known targets.
+    #[command(
+        after_help = "Example:\n  crossroot list --recipes ./my-recipes       # with your own recipes"
+    )]
     List,
     /// Show each target: the toolchain that builds for it, and whether CI proves it.
+    #[command(after_help = "Example:\n  crossroot targets")]
     Targets,
     /// Check the host for the programs builds need.
+    #[command(after_help = "Example:\n  crossroot doctor")]
     Doctor,
     /// Inspect and tidy the crossroot home.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  crossroot cache list\n  key=$(crossroot cache key --target linux/arm64 curl)\n  crossroot cache export sysroots.tar.zst --target linux/arm64 curl"
+    )]
     Cache(CacheCommand),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  source <(crossroot completions bash)          # in ~/.bashrc\n  crossroot completions fish > ~/.config/fish/completions/crossroot.fish\n  crossroot completions zsh > \"${fpath[1]}/_crossroot\""
+    )]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print crossroot's manual page (roff).
+    #[command(after_help = "Example:\n  crossroot man > crossroot.1 && man -l crossroot.1")]
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,14 +153,21 @@ pub enum CacheCommand {
     /// List built packages and sysroots with their sizes.
     List,
     /// Print a key that changes exactly when the build inputs of a selection change (for CI caches).
+    #[command(
+        after_help = "Example:\n  crossroot cache key --target linux/arm64 --target linux/riscv64 curl"
+    )]
     Key(KeyArgs),
     /// Remove sysroots no `current` link points at, and packages no remaining sysroot uses.
     Prune,
     /// Remove everything under the home.
     Clean,
     /// Write sysroots (default: every `current` one) and their packages to a bundle (.tar.zst).
+    #[command(
+        after_help = "Example:\n  crossroot cache export sysroots.tar.zst --profile sysroots/curl.toml"
+    )]
     Export(ExportArgs),
     /// Install a bundle from `cache export` after checking every file in it.
+    #[command(after_help = "Example:\n  crossroot cache import sysroots.tar.zst")]
     Import(ImportArgs),
 }
 

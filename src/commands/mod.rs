@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod env;
 pub mod exec;
 pub mod fetch;
+pub mod help;
 pub mod list;
 pub mod reporter;
 pub mod sbom;
@@ -36,6 +37,12 @@ pub struct UsageError(pub String);
 
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
+    // These describe crossroot itself and need no home or settings.
+    match cli.command {
+        Command::Completions { shell } => return help::completions(shell),
+        Command::Man => return help::man(),
+        _ => {}
+    }
     let settings =
         Settings::resolve(&cli.global, &ProcessEnv).map_err(|e| UsageError(e.to_string()))?;
     let reporter: Arc<dyn Reporter> = Arc::new(reporter::TermReporter::new(settings.verbosity));
@@ -50,6 +57,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Targets => targets::run(),
         Command::Doctor => doctor::run(&settings),
         Command::Cache(c) => cache::run(&settings, reporter, c),
+        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
     }
 }
 
