@@ -117,12 +117,14 @@ pub enum Command {
     Fetch(FetchArgs),
     /// List recipes, their versions, and the known targets.
     #[command(
-        after_help = "Example:\n  crossroot list --recipes ./my-recipes       # with your own recipes"
+        after_help = "Examples:\n  crossroot list --recipes ./my-recipes       # with your own recipes\n  crossroot list --json | jq -r '.packages[].name'"
     )]
-    List,
+    List(JsonArgs),
     /// Show each target: the toolchain that builds for it, and whether CI proves it.
-    #[command(after_help = "Example:\n  crossroot targets")]
-    Targets,
+    #[command(
+        after_help = "Examples:\n  crossroot targets\n  crossroot targets --json | jq -r '.targets[] | select(.verified) | .platform'"
+    )]
+    Targets(JsonArgs),
     /// Check the host for the programs builds need.
     #[command(after_help = "Example:\n  crossroot doctor")]
     Doctor,
@@ -169,6 +171,14 @@ pub enum CacheCommand {
     /// Install a bundle from `cache export` after checking every file in it.
     #[command(after_help = "Example:\n  crossroot cache import sysroots.tar.zst")]
     Import(ImportArgs),
+}
+
+/// Output for scripts: JSON of the shape `docs/json.md` documents.
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print JSON (versioned shape, see docs/json.md) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,8 +5,12 @@ use anyhow::Result;
 use crate::settings::Settings;
 use crate::target::TARGETS;
 
-pub fn run(settings: &Settings) -> Result<i32> {
+pub fn run(settings: &Settings, json: bool) -> Result<i32> {
     let recipes = super::load_recipes(settings)?;
+    if json {
+        super::print_json("crossroot-list", as_json(&recipes))?;
+        return Ok(0);
+    }
     println!("Packages:");
     // Columns as wide as their longest entry (licenses such as `BSD-3-Clause OR GPL-2.0-only`).
     let width = |f: &dyn Fn(&crate::recipe::Recipe) -> usize, min: usize| {
@@ -86,4 +90,48 @@ pub fn run(settings: &Settings) -> Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// The packages, toolchains and targets as docs/json.md documents them.
+fn as_json(recipes: &crate::recipe::RecipeSet) -> serde_json::Value {
+    let packages: Vec<serde_json::Value> = recipes
+        .libraries()
+        .map(|r| {
+            let deps: serde_json::Map<String, serde_json::Value> = r
+                .dependencies
+                .iter()
+                .map(|(n, req)| (n.clone(), req.to_string().into()))
+                .collect();
+            serde_json::json!({
+                "name": r.name,
+                "version": r.version.to_string(),
+                "license": r.license,
+                "description": r.description,
+                "dependencies": deps,
+            })
+        })
+        .collect();
+    let toolchains: Vec<serde_json::Value> = recipes
+        .toolchains()
+        .map(|t| {
+            serde_json::json!({
+                "name": t.name,
+                "kind": t.kind.as_str(),
+                "version": t.version.to_string(),
+            })
+        })
+        .collect();
+    let targets: Vec<serde_json::Value> = TARGETS
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "triple": t.triple,
+                "platform": t.docker_platform,
+                "goarch": t.goarch,
+                "goarm": t.goarm,
+                "verified": t.verified,
+            })
+        })
+        .collect();
+    serde_json::json!({ "packages": packages, "toolchains": toolchains, "targets": targets })
 }

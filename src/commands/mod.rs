@@ -30,6 +30,16 @@ use crate::settings::{ProcessEnv, Settings};
 use crate::target::Target;
 use crate::toolchain::{self, Finder, GccMusl, Prebuilt, Toolchain, Zig};
 
+/// Prints a JSON document with its format name and version, as docs/json.md shows.
+pub fn print_json(format: &str, body: serde_json::Value) -> Result<()> {
+    let mut doc = serde_json::json!({ "format": format, "version": 1 });
+    if let (Some(doc), serde_json::Value::Object(body)) = (doc.as_object_mut(), body) {
+        doc.extend(body);
+    }
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
+}
+
 /// An error in what the user asked for (exit code 2), as opposed to a failure doing it.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -53,8 +63,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Verify(args) => verify::run(args),
         Command::Sbom(args) => sbom::run(&settings, args),
         Command::Fetch(args) => fetch::run(&settings, reporter, args),
-        Command::List => list::run(&settings),
-        Command::Targets => targets::run(),
+        Command::List(args) => list::run(&settings, args.json),
+        Command::Targets(args) => targets::run(args.json),
         Command::Doctor => doctor::run(&settings),
         Command::Cache(c) => cache::run(&settings, reporter, c),
         Command::Completions { .. } | Command::Man => unreachable!("handled above"),

@@ -6,8 +6,31 @@ use anyhow::Result;
 
 use crate::target::{TARGETS, Target};
 
-pub fn run() -> Result<i32> {
-    print!("{}", table(TARGETS));
+pub fn run(json: bool) -> Result<i32> {
+    if json {
+        let targets: Vec<serde_json::Value> = TARGETS
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "triple": t.triple,
+                    "platform": t.docker_platform,
+                    "rust_triple": t.rust_triple,
+                    "goos": "linux",
+                    "goarch": t.goarch,
+                    "goarm": t.goarm,
+                    "toolchains": toolchains(t),
+                    "verified": t.verified,
+                    "why": t.verification(),
+                })
+            })
+            .collect();
+        super::print_json(
+            "crossroot-targets",
+            serde_json::json!({ "targets": targets }),
+        )?;
+    } else {
+        print!("{}", table(TARGETS));
+    }
     Ok(0)
 }
 
