@@ -413,9 +413,11 @@ impl<'a> Finder<'a> {
     }
 
     fn save(&self) {
-        // Best effort: losing the memo only costs a re-probe.
-        if let Ok(text) = serde_json::to_vec_pretty(&self.memo) {
-            let _ = fs::create_dir_all(self.home.toolchains());
+        // Best effort: losing the memo only costs a re-probe. Only into a home that is
+        // crossroot's (made so now if new or empty): never a bucket in someone else's directory.
+        if let Ok(text) = serde_json::to_vec_pretty(&self.memo)
+            && self.home.init().is_ok()
+        {
             let _ = cache::write_atomic(&self.memo_path, &text);
         }
     }
