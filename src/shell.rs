@@ -27,7 +27,8 @@ pub enum UnsafePath {
 /// Everything else breaks a tool that pastes the path unquoted: whitespace, quotes, `\`, `$`,
 /// `;`, `&`, `|`, `(`, backtick and `#` in shell lines and Makefiles (a home with `;touch X;`
 /// ran `touch X`), `:` and `,` in search paths and `-Wl,` lists, and any non-ASCII byte, which
-/// pkgconf prints with a backslash before it (`/h\xc3\xa9` for `/hé`), so headers are not found.
+/// pkgconf prints with a backslash before it (for `/hé`: `/h`, `\`, 0xc3, `\`, 0xa9), so a
+/// configure script or Makefile that splits its output keeps the backslashes and finds no headers.
 pub fn check_path(path: &Path) -> Result<(), UnsafePath> {
     let text = path.to_str().ok_or(UnsafePath::NotUtf8)?;
     match text

@@ -943,6 +943,63 @@ mod tests {
         assert_ne!(tc.id(v6), z.id());
     }
 
+    /// The generated scripts carry tool paths the home's rule does not cover (zig from `$ZIG`,
+    /// pkg-config from `PATH`) through `sh` intact, and pkg-config's root from its own path.
+    #[test]
+    fn wrappers_carry_hostile_tool_paths_intact() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let odd = tmp.path().join("it's a $HOME;`x` dir");
+        fs::create_dir_all(&odd).unwrap();
+        let echo = |name: &str| {
+            let p = odd.join(name);
+            fs::write(
+                &p,
+                "#!/bin/sh\nprintf '%s|' \"$@\" \"$ZIG_GLOBAL_CACHE_DIR\" \"$PKG_CONFIG_LIBDIR\"\n",
+            )
+            .unwrap();
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+            p
+        };
+        let zig = Zig {
+            exe: echo("zig"),
+            version: "0.14.1".into(),
+            sha256: "a".repeat(64),
+            origin: "test".into(),
+        };
+        let t = Target::parse("aarch64-linux-musl").unwrap();
+        let cache = odd.join("cache");
+        let mut wrappers = compiler_wrappers(&zig, t, &cache);
+        wrappers.push((
+            "aarch64-linux-musl-pkg-config".into(),
+            pkg_config_wrapper(&echo("pkg-config"), t.triple, "lib/pkgconfig"),
+        ));
+        let bin = odd.join("sys root/bin");
+        write_wrappers(&bin, &wrappers).unwrap();
+        let run = |name: &str| {
+            let out = Command::new(bin.join(name))
+                .args(["a b", "-c"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{name}: {out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let cc = run("aarch64-linux-musl-cc");
+        assert!(
+            cc.starts_with("cc|-target|aarch64-linux-musl|") && cc.contains("|a b|-c|"),
+            "{cc}"
+        );
+        assert!(cc.ends_with(&format!("|{}||", cache.display())), "{cc}");
+        let ar = run("aarch64-linux-musl-ar");
+        assert_eq!(ar, format!("ar|a b|-c|{}||", cache.display()));
+        let pc = run("aarch64-linux-musl-pkg-config");
+        let root = fs::canonicalize(odd.join("sys root")).unwrap();
+        assert_eq!(
+            pc,
+            format!("--static|a b|-c||{}/lib/pkgconfig|", root.display())
+        );
+    }
+
     #[test]
     fn directory_toolchains_share_one_wrapper_shape() {
         let home = Home::new(PathBuf::from("/h"));
