@@ -18,6 +18,7 @@ pub mod recipe;
 pub mod report;
 pub mod sbom;
 pub mod settings;
+pub mod shell;
 pub mod sysroot;
 pub mod target;
 pub mod toolchain;

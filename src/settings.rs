@@ -15,6 +15,15 @@ pub enum SettingsError {
     BadMirror(String),
     #[error("--jobs must be at least 1")]
     ZeroJobs,
+    #[error(
+        "the home {path} {problem}, which the build tools cannot carry: they paste its path unquoted into shell lines, Makefiles and pkg-config output; choose a home whose path has only {rule} (--home or CROSSROOT_HOME, e.g. /var/cache/crossroot)",
+        path = path.display(),
+        rule = crate::shell::path_rule()
+    )]
+    UnsafeHome {
+        path: PathBuf,
+        problem: crate::shell::UnsafePath,
+    },
 }
 
 /// Reads environment variables; tests pass a map instead of the process environment.
@@ -121,8 +130,13 @@ impl Settings {
         } else {
             Verbosity::Normal
         };
+        let home = absolute(&home);
+        crate::shell::check_path(&home).map_err(|problem| SettingsError::UnsafeHome {
+            path: home.clone(),
+            problem,
+        })?;
         Ok(Settings {
-            home: Home::new(absolute(&home)),
+            home: Home::new(home),
             recipe_dirs: args.recipes.clone(),
             mirrors,
             debian_mirrors,
@@ -222,5 +236,26 @@ mod tests {
                 .unwrap()
                 .offline
         );
+    }
+
+    #[test]
+    fn a_home_the_build_tools_cannot_carry_is_refused_naming_the_character() {
+        let env = BTreeMap::new();
+        let err = Settings::resolve(&args(&["--home", "/tmp/h;touch X;"]), &env).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the home /tmp/h;touch X; contains `;` (at byte 6), which the build tools cannot carry: they paste its path unquoted into shell lines, Makefiles and pkg-config output; choose a home whose path has only ASCII letters, digits and / . _ - + @ ~ (--home or CROSSROOT_HOME, e.g. /var/cache/crossroot)"
+        );
+        for (home, what) in [
+            ("/tmp/my home", "contains a space"),
+            ("/tmp/it's", "contains `'`"),
+            ("/tmp/h\u{e9}", "contains the non-ASCII character"),
+        ] {
+            let err = Settings::resolve(&args(&["--home", home]), &env).unwrap_err();
+            assert!(err.to_string().contains(what), "{home}: {err}");
+        }
+        // Relative homes are judged by their absolute path, which is what the tools see.
+        let s = Settings::resolve(&args(&["--home", "rel/home"]), &env).unwrap();
+        assert!(s.home.root().is_absolute());
     }
 }

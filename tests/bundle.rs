@@ -455,6 +455,7 @@ fn build_prefix_copies_usable_sysroots_to_a_fixed_path() {
         let root = prefix.join(triple);
         assert!(root.join("lib/libdemo.a").is_file());
         assert!(root.join("manifest.json").is_file());
+        assert!(root.join(".crossroot-prefix").is_file());
         // A copy, not links into the home that a `COPY --from=` would not follow.
         use std::os::unix::fs::MetadataExt;
         assert_eq!(
@@ -535,7 +536,7 @@ fn build_prefix_copies_usable_sysroots_to_a_fixed_path() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("is not a crossroot sysroot"),
+        stderr(&out).contains("it is a directory that crossroot did not write"),
         "{}",
         stderr(&out)
     );

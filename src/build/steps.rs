@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::plan::{BuildOptions, PlannedPackage};
 use crate::recipe::{BuildSystem, Language};
-use crate::toolchain::{HostEnv, sh_quote};
+use crate::shell;
+use crate::toolchain::HostEnv;
 
 /// Placeholders a recipe may use in `args` and `env`.
 pub const PLACEHOLDERS: &[&str] = &[
@@ -79,15 +80,7 @@ impl BuildStep {
     pub fn command_line(&self) -> String {
         std::iter::once(self.program.display().to_string())
             .chain(self.args.iter().cloned())
-            .map(|a| {
-                if a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_=./:+,@%".contains(c))
-                {
-                    a
-                } else {
-                    sh_quote(&a)
-                }
-            })
+            .map(|a| shell::word(&a).into_owned())
             .collect::<Vec<_>>()
             .join(" ")
     }

@@ -10,6 +10,10 @@
 //! <home>/toolchains-v1/                      fetched toolchains and zig's own caches
 //! <home>/logs/<triple>/<package>-<version>/  one log per build step
 //! ```
+//!
+//! A home is crossroot's only when its `CACHEDIR.TAG` holds crossroot's text: [`Home::init`]
+//! makes one only in a new or empty directory, and [`Home::clean`] removes only what crossroot
+//! writes there.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -33,6 +37,26 @@ pub enum CacheError {
         #[source]
         source: io::Error,
     },
+    #[error(
+        "{path} is not a crossroot home: it is not empty (it holds {found}), and {why}; crossroot keeps its files only in a directory of its own (new, empty, or made by crossroot), so that `cache clean` can never remove anything else: pass --home (or set CROSSROOT_HOME) to a new directory, e.g. {suggest}",
+        path = path.display(),
+        suggest = path.join("crossroot").display()
+    )]
+    ForeignHome {
+        path: PathBuf,
+        found: String,
+        why: String,
+    },
+    #[error(
+        "{path} is not a directory, so it cannot be crossroot's home: pass --home (or set CROSSROOT_HOME) to a new directory",
+        path = path.display()
+    )]
+    HomeNotDir { path: PathBuf },
+    #[error(
+        "not cleaning {path}: crossroot did not create it ({why}), so nothing was removed; to clean crossroot's home, pass --home (or set CROSSROOT_HOME) to that directory",
+        path = path.display()
+    )]
+    CleanRefused { path: PathBuf, why: String },
 }
 
 fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> CacheError {
@@ -83,26 +107,208 @@ impl Home {
         self.toolchains().join("zig-cache")
     }
 
-    /// Creates the buckets and the `CACHEDIR.TAG` that tells backup tools to skip the home.
+    /// Makes the home crossroot's and creates its buckets. The root must be new, empty, or
+    /// tagged by crossroot already: any other directory is refused, untouched.
     pub fn init(&self) -> Result<(), CacheError> {
-        for dir in [
-            self.root.clone(),
-            self.downloads(),
-            self.packages(),
-            self.sysroots(),
-            self.toolchains(),
-            self.logs(),
-        ] {
+        let root = &self.root;
+        let state = match RootState::of(root)? {
+            RootState::Missing => {
+                fs::create_dir_all(root).map_err(io_err("create", root))?;
+                // Another crossroot may have made and tagged it meanwhile: judge it again.
+                RootState::of(root)?
+            }
+            s => s,
+        };
+        match state {
+            RootState::Ours => {}
+            // The tag goes first, so a crossroot starting at the same time sees a tagged home.
+            RootState::Unclaimed => write_tag(root)?,
+            RootState::Missing => {
+                return Err(io_err("create", root)(io::ErrorKind::NotFound.into()));
+            }
+            RootState::NotDir => return Err(CacheError::HomeNotDir { path: root.clone() }),
+            RootState::Foreign { why, entries } => {
+                return Err(CacheError::ForeignHome {
+                    path: root.clone(),
+                    found: list_names(&entries),
+                    why,
+                });
+            }
+        }
+        for dir in BUCKETS.map(|b| root.join(b)) {
             fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
         }
-        let tag = self.root.join("CACHEDIR.TAG");
-        if !tag.exists() {
-            write_atomic(
-                &tag,
-                b"Signature: 8a477f597d28d172789f06886806bc55\n# This directory is a cache of crossroot (static musl cross sysroots).\n",
-            )?;
-        }
         Ok(())
+    }
+
+    /// `cache clean`: removes crossroot's buckets, its staging and its tag, never anything
+    /// else, and the root itself when nothing else is left. A root crossroot did not create is
+    /// refused untouched. `None` when there is no home at all.
+    pub fn clean(&self) -> Result<Option<Cleaned>, CacheError> {
+        let root = &self.root;
+        match RootState::of(root)? {
+            RootState::Missing => return Ok(None),
+            RootState::Ours => {}
+            RootState::Unclaimed => {
+                return Ok(Some(Cleaned {
+                    freed: 0,
+                    removed_root: false,
+                    kept: Vec::new(),
+                }));
+            }
+            RootState::NotDir => {
+                return Err(CacheError::CleanRefused {
+                    path: root.clone(),
+                    why: "it is not a directory".into(),
+                });
+            }
+            RootState::Foreign { why, .. } => {
+                return Err(CacheError::CleanRefused {
+                    path: root.clone(),
+                    why,
+                });
+            }
+        }
+        let mut freed = 0;
+        let mut kept = Vec::new();
+        for entry in fs::read_dir(root).map_err(io_err("read", root))? {
+            let entry = entry.map_err(io_err("read", root))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == TAG {
+                continue;
+            }
+            if is_own_root_entry(&name) {
+                freed += disk_usage(&entry.path());
+                remove_incomplete(&entry.path())?;
+            } else {
+                kept.push(name);
+            }
+        }
+        // The tag goes last: a clean cut short leaves a home crossroot still knows as its own.
+        let tag = root.join(TAG);
+        freed += disk_usage(&tag);
+        fs::remove_file(&tag).map_err(io_err("remove", &tag))?;
+        kept.sort();
+        // A mount point cannot be removed; it is left empty.
+        let removed_root = kept.is_empty() && fs::remove_dir(root).is_ok();
+        Ok(Some(Cleaned {
+            freed,
+            removed_root,
+            kept,
+        }))
+    }
+}
+
+/// What [`Home::clean`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cleaned {
+    /// Bytes removed.
+    pub freed: u64,
+    /// Whether the root itself went (it stays when other files are in it, or is a mount point).
+    pub removed_root: bool,
+    /// Names in the root that crossroot did not write, left as they were.
+    pub kept: Vec<String>,
+}
+
+/// The file that marks a home as crossroot's, and tells backup tools to skip it.
+pub const TAG: &str = "CACHEDIR.TAG";
+/// The tag's text. Every crossroot has written exactly this, so homes of earlier versions are
+/// recognised as crossroot's; another program's `CACHEDIR.TAG` is not.
+const TAG_TEXT: &[u8] = b"Signature: 8a477f597d28d172789f06886806bc55\n# This directory is a cache of crossroot (static musl cross sysroots).\n";
+/// The tag's temporary file while it is written.
+const TAG_STAGING: &str = "CACHEDIR.TAG.crossroot-";
+
+/// The buckets crossroot makes in a home's root.
+pub const BUCKETS: [&str; 5] = [
+    "downloads-v1",
+    "packages-v1",
+    "sysroots-v1",
+    "toolchains-v1",
+    "logs",
+];
+
+/// How the staging entries crossroot makes in a home's root begin (bundle imports, the tag).
+pub const ROOT_STAGING_PREFIXES: [&str; 2] = [".import-", TAG_STAGING];
+
+/// Whether `name`, directly in a home's root, is something crossroot writes there.
+pub fn is_own_root_entry(name: &str) -> bool {
+    name == TAG
+        || BUCKETS.contains(&name)
+        || ROOT_STAGING_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Who a home's root belongs to.
+enum RootState {
+    Missing,
+    NotDir,
+    /// Tagged by crossroot.
+    Ours,
+    /// Empty (but for a tag another crossroot is writing now).
+    Unclaimed,
+    /// Not empty and not tagged by crossroot: `why` says what its tag is.
+    Foreign {
+        why: String,
+        entries: Vec<String>,
+    },
+}
+
+impl RootState {
+    fn of(root: &Path) -> Result<RootState, CacheError> {
+        // Followed: a home given as a link to a directory is that directory.
+        match fs::metadata(root) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(RootState::Missing),
+            Err(e) => return Err(io_err("inspect", root)(e)),
+            Ok(m) if !m.is_dir() => return Ok(RootState::NotDir),
+            Ok(_) => {}
+        }
+        let tag = root.join(TAG);
+        let why = match fs::symlink_metadata(&tag) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => format!("it has no {TAG}"),
+            Err(e) => format!("its {TAG} cannot be read: {e}"),
+            Ok(m) if !m.is_file() => format!("its {TAG} is not a regular file"),
+            Ok(_) => match fs::read(&tag) {
+                Ok(text) if text == TAG_TEXT => return Ok(RootState::Ours),
+                Ok(_) => format!("its {TAG} was written by another program"),
+                Err(e) => format!("its {TAG} cannot be read: {e}"),
+            },
+        };
+        let mut entries = Vec::new();
+        for entry in fs::read_dir(root).map_err(io_err("read", root))? {
+            let name = entry.map_err(io_err("read", root))?.file_name();
+            let name = name.to_string_lossy().into_owned();
+            if !name.starts_with(TAG_STAGING) {
+                entries.push(name);
+            }
+        }
+        if entries.is_empty() {
+            return Ok(RootState::Unclaimed);
+        }
+        entries.sort();
+        Ok(RootState::Foreign { why, entries })
+    }
+}
+
+/// Writes crossroot's tag into `root` by way of a temporary file and one rename.
+fn write_tag(root: &Path) -> Result<(), CacheError> {
+    let tag = root.join(TAG);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TAG_STAGING)
+        .tempfile_in(root)
+        .map_err(io_err("create a file in", root))?;
+    tmp.write_all(TAG_TEXT).map_err(io_err("write", &tag))?;
+    tmp.as_file().sync_all().map_err(io_err("write", &tag))?;
+    tmp.persist(&tag)
+        .map_err(|e| io_err("write", &tag)(e.error))?;
+    Ok(())
+}
+
+/// `a, b, c and 4 more`, for messages.
+pub fn list_names(names: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let shown: Vec<&str> = names.iter().take(SHOWN).map(String::as_str).collect();
+    match names.len().saturating_sub(SHOWN) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
     }
 }
 
@@ -264,6 +470,106 @@ mod tests {
         let tag = fs::read_to_string(home.root().join("CACHEDIR.TAG")).unwrap();
         assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
         home.init().unwrap();
+    }
+
+    const OLD_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n# This directory is a cache of crossroot (static musl cross sysroots).\n";
+
+    #[test]
+    fn a_home_is_made_only_in_a_new_empty_or_crossroot_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let empty = tmp.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        Home::new(&empty).init().unwrap();
+        assert_eq!(fs::read(empty.join(TAG)).unwrap(), OLD_TAG.as_bytes());
+
+        // A home of an earlier crossroot, tagged with the same text.
+        let old = tmp.path().join("old");
+        fs::create_dir_all(old.join("downloads-v1/abc")).unwrap();
+        fs::write(old.join(TAG), OLD_TAG).unwrap();
+        Home::new(&old).init().unwrap();
+        assert!(old.join("packages-v1").is_dir());
+
+        // A tag another crossroot is writing right now does not make a directory foreign.
+        let racing = tmp.path().join("racing");
+        fs::create_dir(&racing).unwrap();
+        fs::write(racing.join(format!("{TAG_STAGING}x1")), "").unwrap();
+        Home::new(&racing).init().unwrap();
+
+        let project = tmp.path().join("project");
+        fs::create_dir_all(project.join("src")).unwrap();
+        fs::write(project.join("Cargo.toml"), "[package]").unwrap();
+        let err = Home::new(&project).init().unwrap_err().to_string();
+        assert!(
+            err.contains("is not a crossroot home: it is not empty (it holds Cargo.toml, src), and it has no CACHEDIR.TAG"),
+            "{err}"
+        );
+        assert!(err.contains("pass --home"), "{err}");
+        let names: Vec<_> = fs::read_dir(&project)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "nothing added: {names:?}");
+
+        // Another program's cache (cargo's target directory has its own CACHEDIR.TAG).
+        let target = tmp.path().join("target");
+        fs::create_dir(&target).unwrap();
+        fs::write(
+            target.join(TAG),
+            "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by cargo.\n",
+        )
+        .unwrap();
+        let err = Home::new(&target).init().unwrap_err().to_string();
+        assert!(err.contains("written by another program"), "{err}");
+
+        let file = tmp.path().join("file");
+        fs::write(&file, "x").unwrap();
+        assert!(matches!(
+            Home::new(&file).init(),
+            Err(CacheError::HomeNotDir { .. })
+        ));
+    }
+
+    #[test]
+    fn clean_removes_crossroots_files_only_and_refuses_other_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(Home::new(tmp.path().join("none")).clean().unwrap(), None);
+
+        let home = Home::new(tmp.path().join("h"));
+        home.init().unwrap();
+        fs::write(home.downloads().join("f"), "12345").unwrap();
+        fs::create_dir(home.root().join(".import-abc")).unwrap();
+        let c = home.clean().unwrap().unwrap();
+        assert!(c.removed_root && c.kept.is_empty(), "{c:?}");
+        assert!(c.freed >= 5);
+        assert!(!home.root().exists());
+
+        // Files crossroot did not write stay, with the directory.
+        home.init().unwrap();
+        fs::write(home.root().join("notes.txt"), "mine").unwrap();
+        fs::create_dir(home.root().join("work")).unwrap();
+        let c = home.clean().unwrap().unwrap();
+        assert_eq!(c.kept, ["notes.txt", "work"]);
+        assert!(!c.removed_root);
+        let mut left: Vec<_> = fs::read_dir(home.root())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["notes.txt", "work"]);
+
+        // Now untagged and not empty: refused, nothing removed.
+        let err = home.clean().unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "not cleaning {}: crossroot did not create it (it has no CACHEDIR.TAG)",
+                home.root().display()
+            )),
+            "{err}"
+        );
+        fs::create_dir(home.root().join("downloads-v1")).unwrap();
+        assert!(home.clean().is_err());
+        assert!(home.root().join("downloads-v1").is_dir());
+        assert!(home.root().join("notes.txt").is_file());
     }
 
     #[test]

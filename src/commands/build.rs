@@ -16,6 +16,16 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
     let started = Instant::now();
     let selected = super::select(&args.selection, args.debug_info)?;
     let recipes = super::load_recipes(settings)?;
+    // Judged as an absolute path: that is what pkg-config prints from the copy.
+    let prefix = match &args.prefix {
+        Some(p) => {
+            let p = std::path::absolute(p)
+                .with_context(|| format!("could not resolve --prefix {}", p.display()))?;
+            sysroot::check_prefix_path(&p).map_err(|e| super::UsageError(e.to_string()))?;
+            Some(p)
+        }
+        None => None,
+    };
     settings.home.init()?;
     let tools = HostTools::find(&settings.host);
 
@@ -24,6 +34,26 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
     let toolchain =
         super::provide_toolchain(settings, &recipes, &selected, &tools, reporter.clone())?;
     let plan = super::make_plan(&recipes, &selected, &toolchain)?;
+    // `--prefix DIR`: the sysroot itself for one target, `DIR/<triple>` for several. Judged
+    // before anything is built, and again when the copy goes in.
+    let prefixes: Vec<Option<std::path::PathBuf>> = plan
+        .targets
+        .iter()
+        .map(|tp| {
+            prefix.as_ref().map(|p| {
+                if plan.targets.len() == 1 {
+                    p.clone()
+                } else {
+                    p.join(tp.target.triple)
+                }
+            })
+        })
+        .collect();
+    for (tp, dest) in plan.targets.iter().zip(&prefixes) {
+        if let Some(dest) = dest {
+            sysroot::check_prefix(dest, &tp.sysroot_key)?;
+        }
+    }
     let builder = Builder::new(
         settings.home.clone(),
         toolchain.clone(),
@@ -88,7 +118,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
         builder.build_all(&plan, &sources)?;
     }
 
-    for tp in &plan.targets {
+    for (tp, dest) in plan.targets.iter().zip(&prefixes) {
         let s = sysroot::assemble(
             &settings.home,
             tp,
@@ -104,13 +134,8 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
             tp.packages.len(),
             if tp.packages.len() == 1 { "" } else { "s" }
         ));
-        if let Some(prefix) = &args.prefix {
-            let dest = if plan.targets.len() == 1 {
-                prefix.clone()
-            } else {
-                prefix.join(tp.target.triple)
-            };
-            let copied = sysroot::install_copy(&s, &dest)?;
+        if let Some(dest) = dest {
+            let copied = sysroot::install_copy(&s, dest)?;
             reporter.info(&format!(
                 "{}: {} {}",
                 tp.target.triple,

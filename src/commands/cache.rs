@@ -114,16 +114,20 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) 
             println!("pruned {}", mb(freed));
         }
         CacheCommand::Clean => {
-            let size = disk_usage(home.root());
-            if home.root().join("CACHEDIR.TAG").is_file() {
-                fs::remove_dir_all(home.root())
-                    .with_context(|| format!("could not remove {}", home.root().display()))?;
-                println!("removed {} ({})", home.root().display(), mb(size));
-            } else if home.root().exists() {
-                anyhow::bail!(
-                    "{} has no CACHEDIR.TAG, so it is not a crossroot home; not removing it",
-                    home.root().display()
-                );
+            let root = home.root().display();
+            match home.clean()? {
+                None => println!("nothing to remove: {root} does not exist"),
+                Some(c) if c.removed_root => println!("removed {root} ({})", mb(c.freed)),
+                Some(c) if c.kept.is_empty() => {
+                    println!("removed crossroot's files from {root} ({})", mb(c.freed));
+                }
+                Some(c) => {
+                    println!("removed crossroot's files from {root} ({})", mb(c.freed));
+                    reporter.warn(&format!(
+                        "kept {root} and what crossroot did not write there: {}",
+                        c.kept.join(", ")
+                    ));
+                }
             }
         }
     }

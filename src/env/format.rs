@@ -3,6 +3,8 @@
 use std::fmt::{self, Write};
 use std::str::FromStr;
 
+use crate::shell;
+
 /// An output format of `crossroot env`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Format {
@@ -102,7 +104,7 @@ pub fn render(vars: &[(String, String)], format: Format) -> String {
         }
         Format::Sh => {
             for (key, value) in vars {
-                let _ = writeln!(out, "export {key}={}", sh_quote(value));
+                let _ = writeln!(out, "export {key}={}", shell::quote(value));
             }
         }
         Format::Fish => {
@@ -136,11 +138,6 @@ pub fn render(vars: &[(String, String)], format: Format) -> String {
         }
     }
     out
-}
-
-/// POSIX single quotes take everything literally; a quote is closed, escaped and reopened.
-fn sh_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
 }
 
 /// fish single quotes know two escapes: `\\` and `\'`.

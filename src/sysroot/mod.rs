@@ -17,6 +17,13 @@ use crate::toolchain::{self, Toolchain, ToolchainId};
 
 /// Manifest file name in a sysroot's root.
 pub const MANIFEST: &str = "manifest.json";
+/// The marker crossroot writes into every prefix it installs (`build --prefix`): only a
+/// directory with a valid one of these is ever replaced.
+pub const PREFIX_MARKER: &str = ".crossroot-prefix";
+/// What a prefix marker's `written_by` says.
+const PREFIX_WRITER: &str = "crossroot";
+/// Bumped when the marker's meaning changes; a marker of another version is not replaced.
+const PREFIX_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SysrootError {
@@ -47,8 +54,20 @@ pub enum SysrootError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("{path} exists and is not a crossroot sysroot (no {MANIFEST}); not replacing it")]
-    PrefixTaken { path: PathBuf },
+    #[error(
+        "not installing into {path}: {why}; crossroot replaces only a prefix it wrote itself (one with its {PREFIX_MARKER}) or an empty directory: remove it (rm -r {path}) if nothing in it is needed, or choose another --prefix",
+        path = path.display()
+    )]
+    PrefixTaken { path: PathBuf, why: String },
+    #[error(
+        "--prefix {path} {problem}, which the build tools cannot carry: pkg-config prints the sysroot's path and configure scripts and Makefiles paste it unquoted; choose a prefix whose path has only {rule}",
+        path = path.display(),
+        rule = crate::shell::path_rule()
+    )]
+    UnsafePrefix {
+        path: PathBuf,
+        problem: crate::shell::UnsafePath,
+    },
     #[error(transparent)]
     Cache(#[from] cache::CacheError),
 }
@@ -285,19 +304,155 @@ pub fn set_current(
     Ok(())
 }
 
-/// Copies a sysroot to a fixed path (`--prefix`), for images that `COPY --from=` it. The copy
-/// is staged beside `dest` and renamed in; a previous copy there is replaced, anything else
-/// is refused. The wrappers keep working: pkg-config finds its root from `$0`, the compiler
-/// wrappers name zig by absolute path. Returns whether it copied.
-pub fn install_copy(s: &Sysroot, dest: &Path) -> Result<bool, SysrootError> {
-    if cache::is_complete(dest, &s.key) {
-        return Ok(false);
+/// `build --prefix`'s marker: written into the staged copy, so it arrives with the copy in one
+/// rename; it lists every file and link of the copy, so that a replacement removes only those.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixMarker {
+    /// Always `crossroot`.
+    pub written_by: String,
+    pub version: u32,
+    pub target: String,
+    /// The sysroot's key.
+    pub key: String,
+    /// Every file and link of the copy, relative to it (directories are implied).
+    pub files: Vec<String>,
+}
+
+/// What `build --prefix` will do at a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefixAction {
+    /// Nothing is there, or an empty directory: the copy goes in.
+    Install,
+    /// A copy crossroot installed of another sysroot, holding only the files it wrote.
+    Replace,
+    /// A copy crossroot installed of this very sysroot (`key`): nothing to do.
+    Keep,
+}
+
+/// Judges `dest` for `build --prefix` of the sysroot `key`, before anything is built: a path
+/// the build tools can carry, and nothing there but an empty directory or a copy crossroot
+/// installed (replaced only when every file in it is one crossroot wrote). Everything else is
+/// refused, naming what was found.
+pub fn check_prefix(dest: &Path, key: &str) -> Result<PrefixAction, SysrootError> {
+    check_prefix_path(dest)?;
+    let taken = |why: String| SysrootError::PrefixTaken {
+        path: dest.to_path_buf(),
+        why,
+    };
+    match fs::symlink_metadata(dest) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PrefixAction::Install),
+        Err(e) => return Err(io_err("inspect", dest)(e)),
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(taken(
+                "it is a symbolic link, and crossroot does not replace or write through links it did not make".into(),
+            ));
+        }
+        Ok(m) if !m.is_dir() => return Err(taken("it is a file, not a directory".into())),
+        Ok(_) => {}
     }
-    let occupied = fs::read_dir(dest).is_ok_and(|mut rd| rd.next().is_some());
-    if occupied && !dest.join(MANIFEST).is_file() {
-        return Err(SysrootError::PrefixTaken {
-            path: dest.to_path_buf(),
-        });
+    let marker_path = dest.join(PREFIX_MARKER);
+    match fs::symlink_metadata(&marker_path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut names: Vec<String> = fs::read_dir(dest)
+                .map_err(io_err("read", dest))?
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            if names.is_empty() {
+                return Ok(PrefixAction::Install);
+            }
+            names.sort();
+            let older = if dest.join(MANIFEST).is_file() && dest.join(cache::MARKER).is_file() {
+                " (it may be a copy made by a crossroot older than prefix markers)"
+            } else {
+                ""
+            };
+            Err(taken(format!(
+                "it is a directory that crossroot did not write: it holds {} and has no {PREFIX_MARKER}{older}",
+                cache::list_names(&names)
+            )))
+        }
+        Err(e) => Err(io_err("inspect", &marker_path)(e)),
+        Ok(m) if !m.is_file() => Err(taken(format!("its {PREFIX_MARKER} is not a regular file"))),
+        Ok(_) => {
+            let marker = read_prefix_marker(&marker_path).map_err(taken)?;
+            if marker.key == key {
+                return Ok(PrefixAction::Keep);
+            }
+            let listed: std::collections::BTreeSet<&str> =
+                marker.files.iter().map(String::as_str).collect();
+            let mut foreign = Vec::new();
+            for file in tree_files(dest).map_err(io_err("read", dest))? {
+                if file != PREFIX_MARKER && !listed.contains(file.as_str()) {
+                    foreign.push(file);
+                }
+            }
+            if !foreign.is_empty() {
+                return Err(taken(format!(
+                    "crossroot installed it, but {} crossroot did not write {} been added since ({}), and replacing it would remove them; move {} out first",
+                    if foreign.len() == 1 {
+                        "a file"
+                    } else {
+                        "files"
+                    },
+                    if foreign.len() == 1 { "has" } else { "have" },
+                    cache::list_names(&foreign),
+                    if foreign.len() == 1 { "it" } else { "them" },
+                )));
+            }
+            Ok(PrefixAction::Replace)
+        }
+    }
+}
+
+/// Checks that the build tools can carry `dest` (see [`crate::shell::check_path`]).
+pub fn check_prefix_path(dest: &Path) -> Result<(), SysrootError> {
+    crate::shell::check_path(dest).map_err(|problem| SysrootError::UnsafePrefix {
+        path: dest.to_path_buf(),
+        problem,
+    })
+}
+
+/// The prefix marker at `path`, or why it is not one this crossroot can trust.
+fn read_prefix_marker(path: &Path) -> Result<PrefixMarker, String> {
+    let text = fs::read(path).map_err(|e| format!("its {PREFIX_MARKER} cannot be read: {e}"))?;
+    let marker: PrefixMarker = serde_json::from_slice(&text)
+        .map_err(|e| format!("its {PREFIX_MARKER} is not crossroot's prefix marker ({e})"))?;
+    if marker.written_by != PREFIX_WRITER {
+        return Err(format!(
+            "its {PREFIX_MARKER} says it was written by `{}`",
+            marker.written_by
+        ));
+    }
+    if marker.version != PREFIX_VERSION {
+        return Err(format!(
+            "its {PREFIX_MARKER} is of version {}, which this crossroot (version {PREFIX_VERSION}) does not know",
+            marker.version
+        ));
+    }
+    let bad_key = marker.key.len() != 64 || !marker.key.bytes().all(|b| b.is_ascii_hexdigit());
+    let bad_file = marker.files.iter().any(|f| {
+        let p = Path::new(f);
+        f.is_empty()
+            || !p
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+    });
+    if bad_key || bad_file {
+        return Err(format!("its {PREFIX_MARKER} is damaged"));
+    }
+    Ok(marker)
+}
+
+/// Copies a sysroot to a fixed path (`--prefix`), for images that `COPY --from=` it. The copy
+/// is staged beside `dest`, marked, and renamed in; what was at `dest` must pass
+/// [`check_prefix`] (checked again here). The wrappers keep working: pkg-config finds its root
+/// from `$0`, the compiler wrappers name zig by absolute path. Returns whether it copied.
+pub fn install_copy(s: &Sysroot, dest: &Path) -> Result<bool, SysrootError> {
+    let action = check_prefix(dest, &s.key)?;
+    if action == PrefixAction::Keep {
+        return Ok(false);
     }
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -310,12 +465,49 @@ pub fn install_copy(s: &Sysroot, dest: &Path) -> Result<bool, SysrootError> {
         .map_err(io_err("create a staging directory in", &parent))?;
     let new = staging.path().join("new");
     copy_tree(&s.dir, &new).map_err(io_err("copy the sysroot to", &new))?;
-    if fs::symlink_metadata(dest).is_ok() {
+    let marker = PrefixMarker {
+        written_by: PREFIX_WRITER.into(),
+        version: PREFIX_VERSION,
+        target: s.target.triple.into(),
+        key: s.key.clone(),
+        files: tree_files(&new).map_err(io_err("read", &new))?,
+    };
+    cache::write_atomic(
+        &new.join(PREFIX_MARKER),
+        &serde_json::to_vec_pretty(&marker).expect("prefix marker serializes"),
+    )?;
+    // An empty directory is replaced by the rename itself; a copy of crossroot's, whose files
+    // check_prefix found all listed in its marker, is moved aside and removed with the staging.
+    if action == PrefixAction::Replace {
         fs::rename(dest, staging.path().join("old")).map_err(io_err("move aside", dest))?;
     }
     fs::rename(&new, dest).map_err(io_err("move the sysroot to", dest))?;
-    cache::mark_complete(dest, &s.key)?;
     Ok(true)
+}
+
+/// Every file and link under `dir`, relative to it, sorted; directories are walked, not listed.
+fn tree_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) -> std::io::Result<()> {
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rel = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if entry.file_type()?.is_dir() {
+                walk(&entry.path(), &rel, out)?;
+            } else {
+                out.push(rel);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out)?;
+    out.sort();
+    Ok(out)
 }
 
 /// Copies files (not hard links: the copy may go into another layer or file system), keeping
@@ -344,6 +536,165 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const KEY_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const KEY_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    /// A sysroot directory with `files` (relative path, text) and a link `lib/link.a`.
+    fn fake_sysroot(dir: &Path, key: &str, files: &[(&str, &str)]) -> Sysroot {
+        for (rel, text) in files {
+            let p = dir.join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, text).unwrap();
+        }
+        std::os::unix::fs::symlink("libx.a", dir.join("lib/link.a")).unwrap();
+        cache::mark_complete(dir, key).unwrap();
+        Sysroot {
+            dir: dir.to_path_buf(),
+            target: Target::parse("linux/arm64").unwrap(),
+            key: key.into(),
+        }
+    }
+
+    fn taken(dest: &Path, key: &str) -> String {
+        match check_prefix(dest, key) {
+            Err(e @ SysrootError::PrefixTaken { .. }) => e.to_string(),
+            other => panic!("{}: {other:?}", dest.display()),
+        }
+    }
+
+    #[test]
+    fn a_prefix_is_installed_marked_kept_and_replaced_only_when_all_its_files_are_crossroots() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = fake_sysroot(
+            &tmp.path().join("a"),
+            KEY_A,
+            &[("lib/libx.a", "a"), ("include/x.h", "a"), (MANIFEST, "{}")],
+        );
+        let b = fake_sysroot(&tmp.path().join("b"), KEY_B, &[("lib/libx.a", "b")]);
+        let dest = tmp.path().join("opt/sys");
+        assert_eq!(check_prefix(&dest, KEY_A).unwrap(), PrefixAction::Install);
+        assert!(install_copy(&a, &dest).unwrap());
+        let marker: PrefixMarker =
+            serde_json::from_slice(&fs::read(dest.join(PREFIX_MARKER)).unwrap()).unwrap();
+        assert_eq!(marker.written_by, "crossroot");
+        assert_eq!(marker.key, KEY_A);
+        assert_eq!(marker.target, "aarch64-linux-musl");
+        assert_eq!(
+            marker.files,
+            ["include/x.h", "lib/libx.a", "lib/link.a", "manifest.json"]
+        );
+        // The home's completion marker is not copied: the prefix has its own.
+        assert!(!dest.join(cache::MARKER).exists());
+        assert!(
+            fs::symlink_metadata(dest.join("lib/link.a"))
+                .unwrap()
+                .is_symlink()
+        );
+        assert!(!install_copy(&a, &dest).unwrap(), "same key: nothing to do");
+
+        // A file of the user's in it: kept as it is for the same key, refused for another.
+        fs::write(dest.join("include/mine.h"), "mine").unwrap();
+        assert!(!install_copy(&a, &dest).unwrap());
+        let err = install_copy(&b, &dest).unwrap_err().to_string();
+        assert!(err.contains("include/mine.h"), "{err}");
+        assert!(err.contains("move it out first"), "{err}");
+        assert_eq!(
+            fs::read_to_string(dest.join("include/mine.h")).unwrap(),
+            "mine"
+        );
+        fs::remove_file(dest.join("include/mine.h")).unwrap();
+
+        // Only crossroot's files: replaced by the other sysroot, and nothing of the old stays.
+        assert_eq!(check_prefix(&dest, KEY_B).unwrap(), PrefixAction::Replace);
+        assert!(install_copy(&b, &dest).unwrap());
+        assert_eq!(fs::read_to_string(dest.join("lib/libx.a")).unwrap(), "b");
+        assert!(!dest.join("include/x.h").exists());
+        let left: Vec<_> = fs::read_dir(tmp.path().join("opt"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["sys"], "no staging left beside the prefix");
+    }
+
+    #[test]
+    fn anything_else_at_the_prefix_is_refused_and_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = fake_sysroot(&tmp.path().join("a"), KEY_A, &[("lib/libx.a", "a")]);
+
+        // An empty directory is taken.
+        let empty = tmp.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        assert_eq!(check_prefix(&empty, KEY_A).unwrap(), PrefixAction::Install);
+        assert!(install_copy(&a, &empty).unwrap());
+
+        // The reviewer's case: a manifest.json is no longer enough.
+        let w = tmp.path().join("w");
+        fs::create_dir(&w).unwrap();
+        fs::write(w.join(MANIFEST), "{}").unwrap();
+        fs::write(w.join("important.txt"), "x").unwrap();
+        let err = taken(&w, KEY_A);
+        assert!(err.contains("it is a directory that crossroot did not write: it holds important.txt, manifest.json and has no .crossroot-prefix"), "{err}");
+        assert!(err.contains("rm -r"), "{err}");
+        assert!(install_copy(&a, &w).is_err());
+        assert_eq!(fs::read_to_string(w.join("important.txt")).unwrap(), "x");
+
+        let file = tmp.path().join("file");
+        fs::write(&file, "data").unwrap();
+        assert!(taken(&file, KEY_A).contains("it is a file, not a directory"));
+        assert_eq!(fs::read_to_string(&file).unwrap(), "data");
+
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&empty, &link).unwrap();
+        assert!(taken(&link, KEY_A).contains("symbolic link"));
+
+        // Markers that are not crossroot's, or not readable as one.
+        for (text, why) in [
+            ("garbage".to_string(), "is not crossroot's prefix marker"),
+            ("{}".to_string(), "is not crossroot's prefix marker"),
+            (
+                format!(
+                    r#"{{"written_by":"other","version":1,"target":"t","key":"{KEY_A}","files":[]}}"#
+                ),
+                "says it was written by `other`",
+            ),
+            (
+                format!(
+                    r#"{{"written_by":"crossroot","version":2,"target":"t","key":"{KEY_B}","files":[]}}"#
+                ),
+                "is of version 2",
+            ),
+            (
+                r#"{"written_by":"crossroot","version":1,"target":"t","key":"short","files":[]}"#
+                    .to_string(),
+                "is damaged",
+            ),
+            (
+                format!(
+                    r#"{{"written_by":"crossroot","version":1,"target":"t","key":"{KEY_B}","files":["../x"]}}"#
+                ),
+                "is damaged",
+            ),
+        ] {
+            let d = tmp.path().join("marked");
+            let _ = fs::remove_dir_all(&d);
+            fs::create_dir(&d).unwrap();
+            fs::write(d.join(PREFIX_MARKER), &text).unwrap();
+            fs::write(d.join("data"), "keep").unwrap();
+            let err = taken(&d, KEY_A);
+            assert!(err.contains(why), "{text}: {err}");
+            assert!(d.join("data").is_file());
+        }
+        let d = tmp.path().join("marked");
+        fs::remove_file(d.join(PREFIX_MARKER)).unwrap();
+        fs::create_dir(d.join(PREFIX_MARKER)).unwrap();
+        assert!(taken(&d, KEY_A).contains("is not a regular file"));
+
+        let err = check_prefix(&tmp.path().join("my prefix"), KEY_A)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("contains a space"), "{err}");
+    }
 
     #[test]
     fn each_toolchain_has_its_current_link_and_says_how_to_build_it() {

@@ -26,7 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Zig, sh_quote, zig_driver, zig_driver_args, zig_head};
+use super::{Zig, zig_driver, zig_driver_args, zig_head};
+use crate::shell;
 use crate::target::Target;
 
 /// Environment variable that turns the direct path off when set to `0`.
@@ -348,20 +349,20 @@ pub fn cc_wrapper(
     cflags: &str,
 ) -> String {
     let head = zig_head(zig, target, zig_cache, "C compiler");
-    let exe = sh_quote(&zig.exe.display().to_string());
+    let exe = shell::quote(&zig.exe.display().to_string());
     let own: Vec<&str> = cflags.split_whitespace().collect();
     // One variable per flag of the build's own: set when the call has it.
     let own_cases: String = own
         .iter()
         .enumerate()
-        .map(|(i, f)| format!("    {}) own{i}=1 ;;\n", sh_quote(f)))
+        .map(|(i, f)| format!("    {}) own{i}=1 ;;\n", shell::quote(f)))
         .collect();
     let own_init: String = (0..own.len()).map(|i| format!("own{i}= ")).collect();
     let own_all: String = (0..own.len())
         .map(|i| format!("[ -n \"$own{i}\" ] && "))
         .collect();
     let own_none: String = (0..own.len()).map(|i| format!("$own{i}")).collect();
-    let quote = |p: &Path| sh_quote(&p.display().to_string());
+    let quote = |p: &Path| shell::quote(&p.display().to_string());
     let link = match &files.link {
         Some((before, after)) => format!(
             r#"if [ "$mode" = link ] && [ -n "$out" ] && {own_all}{{ [ "$srcs" = 1 ] || {{ [ "$srcs" = 0 ] && [ -n "$objs" ]; }}; }}; then

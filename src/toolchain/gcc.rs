@@ -22,10 +22,11 @@ use std::process::{Command, Stdio};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{HostEnv, StepFailure, ToolchainError, ToolchainId, sh_quote, sha256_file};
+use super::{HostEnv, StepFailure, ToolchainError, ToolchainId, sha256_file};
 use crate::cache::{self, Home};
 use crate::recipe::ToolchainRecipe;
 use crate::report::Reporter;
+use crate::shell;
 use crate::target::Target;
 
 /// Bumped when the layout, the specs or the scripts of a built toolchain change.
@@ -304,7 +305,7 @@ impl GccMusl {
     pub fn scripts(&self) -> Vec<(String, String)> {
         let t = self.target.triple;
         let gnu = self.gcc.gnu_triple;
-        let gcc = sh_quote(&self.gcc.exe.display().to_string());
+        let gcc = shell::quote(&self.gcc.exe.display().to_string());
         let tool = |name: &str| {
             let exe = self
                 .gcc
@@ -312,7 +313,7 @@ impl GccMusl {
                 .with_file_name(format!("{gnu}-{name}"))
                 .display()
                 .to_string();
-            sh_quote(&exe)
+            shell::quote(&exe)
         };
         let head = |what: &str| {
             format!(
@@ -324,7 +325,7 @@ impl GccMusl {
         // Relocatable: the musl tree is found from the script's own path. Static by default.
         let flags: String = abi_flags(self.target)
             .iter()
-            .map(|f| format!(" {}", sh_quote(f)))
+            .map(|f| format!(" {}", shell::quote(f)))
             .collect();
         let cc = format!(
             "{}root=$(cd \"$(dirname \"$(readlink -f \"$0\")\")/..\" && pwd -P)\nsys=\"$root/{t}\"\nexec {gcc} --sysroot=\"$sys\" -specs=\"$sys/lib/{SPECS}\" -static{flags} \"$@\"\n",
@@ -436,8 +437,8 @@ fn run_step(
 ) -> Result<(), ToolchainError> {
     let out = fs::File::create(log).map_err(io(log))?;
     let err = out.try_clone().map_err(io(log))?;
-    let command = std::iter::once(program.display().to_string())
-        .chain(args.iter().map(|a| sh_quote(a)))
+    let command = std::iter::once(shell::word(&program.display().to_string()).into_owned())
+        .chain(args.iter().map(|a| shell::quote(a)))
         .collect::<Vec<_>>()
         .join(" ");
     let status = Command::new(program)
