@@ -149,14 +149,6 @@ impl PackageHolds {
     pub fn holds(&self, key: &str) -> bool {
         self.locks.contains_key(key)
     }
-
-    pub fn len(&self) -> usize {
-        self.locks.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.locks.is_empty()
-    }
 }
 
 /// Builds packages into `<home>/packages-v1/<key>`.

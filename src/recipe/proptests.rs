@@ -270,7 +270,11 @@ fn the_base_recipe_is_valid() {
 #[test]
 fn an_env_table_holds_variable_names_and_strings_only() {
     let with_env = |env: &str| BASE.replace("env = { X = \"1\" }", env);
-    let line = lines().iter().position(|l| l.starts_with("env = ")).unwrap() + 1;
+    let line = lines()
+        .iter()
+        .position(|l| l.starts_with("env = "))
+        .unwrap()
+        + 1;
     for (env, says) in [
         ("env = 1979-05-27", "not a date or time"),
         ("env = 07:32:00", "not a date or time"),
