@@ -113,11 +113,27 @@ fn parse_all<T: Deserializable>(bytes: &[u8]) -> pgp::errors::Result<Vec<T>> {
     Ok(out)
 }
 
+/// What is wrong with OpenPGP data the library refused, in our words: its messages are for
+/// its developers (some are assertion texts with the bytes compared, some `Debug` dumps).
+fn malformed(e: &pgp::errors::Error) -> &'static str {
+    use pgp::errors::Error as E;
+    match e {
+        E::InvalidArmorWrappers | E::InvalidChecksum | E::Base64Decode { .. } => {
+            "its ASCII armor is damaged"
+        }
+        E::PacketIncomplete { .. } | E::IO { .. } => "it is cut short",
+        E::Unsupported { .. } | E::Unimplemented { .. } => {
+            "it uses a version or algorithm of OpenPGP that crossroot does not read"
+        }
+        _ => "its packets are malformed",
+    }
+}
+
 impl Keyring {
     /// Reads an ASCII-armored or binary key file with one or more certificates.
     pub fn parse(bytes: &[u8]) -> Result<Keyring, KeyError> {
         let certs: Vec<SignedPublicKey> =
-            parse_all(bytes).map_err(|e| KeyError::Parse(e.to_string()))?;
+            parse_all(bytes).map_err(|e| KeyError::Parse(malformed(&e).to_string()))?;
         if certs.is_empty() {
             return Err(KeyError::Empty);
         }
@@ -465,7 +481,7 @@ pub fn vet<'k>(
     now: u32,
 ) -> Result<Vec<Vetted<'k>>, String> {
     let sigs: Vec<DetachedSignature> =
-        parse_all(signature).map_err(|e| format!("not an OpenPGP signature: {e}"))?;
+        parse_all(signature).map_err(|e| format!("not an OpenPGP signature: {}", malformed(&e)))?;
     if sigs.is_empty() {
         return Err("the file holds no OpenPGP signature".into());
     }
@@ -531,13 +547,20 @@ pub fn verify_file(
         if let Some(e) = reader.error {
             return Err(io_err(e));
         }
+        let what = format!(
+            "the signature by {} made on {}",
+            v.verified.signer,
+            date(v.verified.created)
+        );
         match result {
             Ok(()) => return Ok(v.verified),
-            Err(e) => reasons.push(format!(
-                "the signature by {} made on {} does not match the file's bytes ({e})",
-                v.verified.signer,
-                date(v.verified.created)
+            // The library's own text (an assertion on hash bytes) says no more than this.
+            Err(
+                pgp::errors::Error::Unsupported { .. } | pgp::errors::Error::Unimplemented { .. },
+            ) => reasons.push(format!(
+                "{what} could not be checked: it uses a version or algorithm of OpenPGP that crossroot does not read"
             )),
+            Err(_) => reasons.push(format!("{what} does not match the file's bytes")),
         }
     }
     Err(VerifyError::Refused(reasons.join("; ")))
@@ -703,6 +726,30 @@ mod tests {
         let v = vet(&keys, &[OPENSSL.into()], &sigs, now()).unwrap();
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].verified.signer, OPENSSL);
+    }
+
+    /// The library's own words (an assertion on the hash bytes it compared) stay out.
+    #[test]
+    fn a_signature_of_other_bytes_is_refused_in_our_words() {
+        let curl = builtin("keys/curl.asc");
+        let dir = tempfile::tempdir().unwrap();
+        let other = dir.path().join("curl-8.14.1.tar.gz");
+        std::fs::write(&other, b"not curl").unwrap();
+        let sig = fixture("curl_8.14.1.orig.tar.gz.asc");
+        let e = verify_file(&curl, &[CURL.into()], &sig, &other, now())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "the signature by {CURL} made on 2025-06-04T05:43:19Z does not match the file's bytes"
+            )
+        );
+        let mut armor = String::from_utf8(sig).unwrap();
+        armor.insert_str(armor.len() / 2, "!!");
+        let e = vet(&curl, &[CURL.into()], armor.as_bytes(), now()).unwrap_err();
+        assert!(e.starts_with("not an OpenPGP signature: it"), "{e}");
+        assert!(!e.contains("assertion") && !e.contains("{"), "{e}");
     }
 
     #[test]

@@ -536,3 +536,146 @@ mod tests {
         assert!(Target::parse("").is_err());
     }
 }
+
+/// Property tests: any string is looked up or refused, never a panic; every name a target
+/// answers to leads back to it, and to it alone. `cargo test` runs 256 cases each;
+/// `PROPTEST_CASES=100000 cargo test --lib target::proptests` runs them long.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every spelling `parse` promises for `t`, lower-case and untrimmed.
+    fn spellings(t: &Target) -> Vec<String> {
+        let (arch, rest) = t.triple.split_once('-').unwrap();
+        let go = match t.goarm {
+            Some(arm) => format!("linux/{}/v{arm}", t.goarch),
+            None => format!("linux/{}", t.goarch),
+        };
+        let aliases: &[&str] = match t.triple {
+            "aarch64-linux-musl" => &["linux/arm64/v8", "linux/aarch64"],
+            "x86_64-linux-musl" => &["linux/x86_64", "linux/amd64/v1"],
+            "armv7-linux-musleabihf" => &["linux/arm", "linux/armv7"],
+            "arm-linux-musleabihf" => &["linux/armv6"],
+            "i686-linux-musl" => &["linux/i386", "linux/i686"],
+            _ => &[],
+        };
+        let mut names = vec![
+            t.triple.to_string(),
+            t.rust_triple.to_string(),
+            t.docker_platform.to_string(),
+            go,
+            format!("{arch}-unknown-{rest}"),
+            format!("{arch}-pc-{rest}"),
+        ];
+        names.extend(aliases.iter().map(|a| a.to_string()));
+        // Bare GOARCH and architecture names, but not `arm` (v6 or v7).
+        names.extend(
+            [t.goarch, arch]
+                .into_iter()
+                .filter(|n| *n != "arm")
+                .map(str::to_string),
+        );
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn any_spelling() -> impl Strategy<Value = (usize, String)> {
+        (0..TARGETS.len())
+            .prop_flat_map(|i| (Just(i), prop::sample::select(spellings(&TARGETS[i]))))
+    }
+
+    /// `name` with the letters whose bit is set in `mask` upper-cased.
+    fn recase(name: &str, mask: u64) -> String {
+        name.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if mask >> (i % 64) & 1 == 1 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    #[test]
+    fn no_name_leads_to_two_targets() {
+        for t in TARGETS {
+            for name in spellings(t) {
+                let owners: Vec<&str> = TARGETS
+                    .iter()
+                    .filter(|o| o.matches(&name) || o.matches_bare(&name))
+                    .map(|o| o.triple)
+                    .collect();
+                assert_eq!(owners, [t.triple], "`{name}`");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_string_is_found_or_refused_naming_itself(s in any::<String>()) {
+            match Target::parse(&s) {
+                Ok(t) => {
+                    let name = s.trim().to_ascii_lowercase();
+                    prop_assert!(spellings(t).contains(&name), "`{s}` -> {}", t.triple);
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    prop_assert!(msg.contains(&format!("`{}`", s.trim())), "{msg}");
+                    prop_assert!(msg.contains("aarch64-linux-musl (linux/arm64)"), "{msg}");
+                }
+            }
+        }
+
+        /// Any case, any surrounding whitespace.
+        #[test]
+        fn every_spelling_of_every_target_leads_back_to_it(
+            (i, name) in any_spelling(),
+            mask in any::<u64>(),
+            before in "[ \t\n]{0,3}",
+            after in "[ \t\r\n]{0,3}",
+        ) {
+            let given = format!("{before}{}{after}", recase(&name, mask));
+            let t = Target::parse(&given).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(t.triple, TARGETS[i].triple, "`{}`", given);
+            prop_assert_eq!(Target::parse(t.triple).unwrap(), t);
+            prop_assert_eq!(t.to_string(), t.triple);
+        }
+
+        /// A name one edit away from a real one is that target's only if it is one of its
+        /// spellings: no prefix, suffix or look-alike slips through.
+        #[test]
+        fn a_near_name_is_found_only_when_it_is_a_spelling(
+            (_, name) in any_spelling(),
+            at in any::<prop::sample::Index>(),
+            edit in 0..3u8,
+            c in prop::sample::select("-/_.0123456789abcdeilmnpstuvx ".chars().collect::<Vec<_>>()),
+        ) {
+            let mut chars: Vec<char> = name.chars().collect();
+            let i = at.index(chars.len() + 1);
+            match edit {
+                0 => chars.insert(i, c),
+                1 if i < chars.len() => { chars.remove(i); }
+                _ if i < chars.len() => chars[i] = c,
+                _ => chars.push(c),
+            }
+            let near: String = chars.into_iter().collect();
+            if let Ok(t) = Target::parse(&near) {
+                let name = near.trim().to_ascii_lowercase();
+                prop_assert!(spellings(t).contains(&name), "`{near}` -> {}", t.triple);
+            }
+        }
+    }
+}

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::cache::{self, EntryLock, Home};
+use crate::cache::{self, EntryLock, Home, LockMode};
 use crate::plan::{BuildOptions, Plan, PlannedPackage};
 use crate::recipe::SourceArtifact;
 use crate::report::Reporter;
@@ -137,6 +137,20 @@ pub struct SourceFile {
     pub origin: String,
 }
 
+/// Shared locks on packages in the store, by key: while a build holds them, `cache prune`
+/// leaves them alone. Held from when a package is found built, or finished, until the
+/// sysroots made of it are assembled.
+#[derive(Debug, Default)]
+pub struct PackageHolds {
+    locks: BTreeMap<String, EntryLock>,
+}
+
+impl PackageHolds {
+    pub fn holds(&self, key: &str) -> bool {
+        self.locks.contains_key(key)
+    }
+}
+
 /// Builds packages into `<home>/packages-v1/<key>`.
 pub struct Builder {
     pub home: Home,
@@ -217,10 +231,13 @@ impl Builder {
 
     /// Builds every package of the plan that is not in the store yet, dependencies first,
     /// independent ones at the same time. `sources` maps package keys to their archives.
+    /// Each package built, or found built by another crossroot, is added to `holds`; those
+    /// already there count as built.
     pub fn build_all(
         &self,
         plan: &Plan,
         sources: &BTreeMap<String, SourceFile>,
+        holds: &mut PackageHolds,
     ) -> Result<(), BuildError> {
         // Nodes are (target index, package index); a package waits for its direct deps.
         let nodes: Vec<(usize, usize)> = plan
@@ -251,7 +268,7 @@ impl Builder {
         let mut state: Vec<State> = nodes
             .iter()
             .map(|&(t, p)| {
-                if self.is_built(&plan.targets[t].packages[p].key) {
+                if holds.holds(&plan.targets[t].packages[p].key) {
                     State::Done
                 } else {
                     State::Waiting
@@ -275,7 +292,7 @@ impl Builder {
             })
             .collect();
         let mut errors: Vec<BuildError> = Vec::new();
-        let (tx, rx) = mpsc::channel::<(usize, Result<(), BuildError>)>();
+        let (tx, rx) = mpsc::channel::<(usize, Result<EntryLock, BuildError>)>();
         std::thread::scope(|scope| {
             let mut running = 0usize;
             loop {
@@ -328,7 +345,13 @@ impl Builder {
                 let (i, result) = rx.recv().expect("a build thread reports");
                 running -= 1;
                 match result {
-                    Ok(()) => state[i] = State::Done,
+                    Ok(held) => {
+                        let (t, p) = nodes[i];
+                        holds
+                            .locks
+                            .insert(plan.targets[t].packages[p].key.clone(), held);
+                        state[i] = State::Done;
+                    }
                     Err(e) => {
                         state[i] = State::Failed;
                         errors.push(e);
@@ -353,8 +376,74 @@ impl Builder {
         }
     }
 
-    /// Builds one package, unless another process built it while we waited for its lock.
+    /// The lock of a package in the store: exclusive to build it, shared to use it.
+    fn package_lock(&self, key: &str) -> PathBuf {
+        cache::lock_path(&self.package_dir(key))
+    }
+
+    /// A shared lock on the package `key` if it is in the store, taken after a build of it in
+    /// progress elsewhere ends; `None` when it is not there (it is to be built).
+    fn hold_if_built(&self, key: &str) -> Result<Option<EntryLock>, BuildError> {
+        let lock = EntryLock::acquire_shared(&self.package_lock(key), &*self.reporter)?;
+        Ok(self.is_built(key).then_some(lock))
+    }
+
+    /// Shared locks on the packages of `plan` that are in the store now, so that no `cache
+    /// prune` removes them before their sysroots are assembled. Does not wait: a package that
+    /// another crossroot is building now is left out, to be waited for by [`Self::build_all`].
+    pub fn hold_built(&self, plan: &Plan) -> Result<PackageHolds, BuildError> {
+        let mut holds = PackageHolds::default();
+        for pkg in plan.targets.iter().flat_map(|t| t.packages.iter()) {
+            // A missing package is left to `build_all` (and gets no lock file here).
+            if holds.holds(&pkg.key) || !self.is_built(&pkg.key) {
+                continue;
+            }
+            let lock = EntryLock::try_acquire(&self.package_lock(&pkg.key), LockMode::Shared)?;
+            if let Some(lock) = lock
+                && self.is_built(&pkg.key)
+            {
+                holds.locks.insert(pkg.key.clone(), lock);
+            }
+        }
+        Ok(holds)
+    }
+
+    /// Builds one package, unless another process built it while we waited for its lock;
+    /// returns a shared lock on the finished package, to hold until its sysroot is assembled.
     pub fn build_one(
+        &self,
+        pkg: &PlannedPackage,
+        source: &SourceFile,
+        dep_dirs: &[PathBuf],
+        options: &BuildOptions,
+    ) -> Result<EntryLock, BuildError> {
+        // Users of a finished package hold it shared and never wait for an exclusive lock, and
+        // builders wait only for shared ones: so two builds holding packages for each other's
+        // sysroots cannot deadlock.
+        loop {
+            if let Some(held) = self.hold_if_built(&pkg.key)? {
+                return Ok(held);
+            }
+            let lock = EntryLock::try_acquire(&self.package_lock(&pkg.key), LockMode::Exclusive)?;
+            let Some(mut lock) = lock else {
+                // Another crossroot took it after our look: wait for it with a shared lock.
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            if !self.is_built(&pkg.key) {
+                self.build_locked(pkg, source, dep_dirs, options)?;
+            }
+            lock.downgrade()?;
+            // A prune may have taken the lock while it was being downgraded: look again.
+            if self.is_built(&pkg.key) {
+                return Ok(lock);
+            }
+        }
+    }
+
+    /// Builds one package into the store; the caller holds its lock exclusively and has
+    /// found it missing.
+    fn build_locked(
         &self,
         pkg: &PlannedPackage,
         source: &SourceFile,
@@ -364,10 +453,6 @@ impl Builder {
         let label = pkg.label();
         let store = self.home.packages();
         let dest = self.package_dir(&pkg.key);
-        let _lock = EntryLock::acquire(&store.join(format!("{}.lock", pkg.key)), &*self.reporter)?;
-        if cache::is_complete(&dest, &pkg.key) {
-            return Ok(());
-        }
         let io = |action: &'static str, path: &Path| io_err(&label, action, path);
         // Whatever an interrupted run left for this key goes (its staging too, below); we hold
         // its lock.

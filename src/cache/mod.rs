@@ -392,46 +392,237 @@ pub fn write_if_changed(path: &Path, contents: &[u8]) -> Result<bool, CacheError
     Ok(true)
 }
 
-/// An exclusive lock on one cache entry, across processes; released on drop.
+/// How an [`EntryLock`] holds its entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// One holder, who may create, fill or remove the entry (and its staging).
+    Exclusive,
+    /// Any number of holders, who need the entry to stay as it is: a build holds each package
+    /// it built or reused this way until its sysroots are assembled.
+    Shared,
+}
+
+/// The lock of one cache entry, across processes (`flock` on a `.lock` file beside the entry);
+/// released on drop. Lock files are never removed: a process may have one open to lock it.
 #[derive(Debug)]
 pub struct EntryLock {
-    _file: File,
+    file: File,
     path: PathBuf,
+    mode: LockMode,
+}
+
+/// The lock file of the entry at `dir`: `<dir>.lock` (a name with a dot loses what follows
+/// its last dot, as with [`Path::with_extension`]).
+pub fn lock_path(dir: &Path) -> PathBuf {
+    dir.with_extension("lock")
 }
 
 impl EntryLock {
-    /// Takes the lock at `path` (a `.lock` file beside the entry), saying so when it must wait.
+    /// Takes the lock at `path` exclusively, saying so when it must wait.
     pub fn acquire(path: &Path, reporter: &dyn Reporter) -> Result<EntryLock, CacheError> {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+        Self::acquire_as(path, LockMode::Exclusive, reporter)
+    }
+
+    /// Takes the lock at `path` shared, saying so when it must wait (for an exclusive holder).
+    pub fn acquire_shared(path: &Path, reporter: &dyn Reporter) -> Result<EntryLock, CacheError> {
+        Self::acquire_as(path, LockMode::Shared, reporter)
+    }
+
+    fn acquire_as(
+        path: &Path,
+        mode: LockMode,
+        reporter: &dyn Reporter,
+    ) -> Result<EntryLock, CacheError> {
+        if let Some(lock) = Self::try_acquire(path, mode)? {
+            return Ok(lock);
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(io_err("open lock file", path))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                reporter.info(&format!(
-                    "waiting for lock on {} (another crossroot is working on it)",
-                    path.display()
-                ));
-                file.lock().map_err(io_err("lock", path))?;
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(io_err("lock", path)(e)),
+        reporter.info(&format!(
+            "waiting for lock on {} (another crossroot is working on it)",
+            path.display()
+        ));
+        let file = open_lock_file(path)?;
+        match mode {
+            LockMode::Exclusive => file.lock(),
+            LockMode::Shared => file.lock_shared(),
         }
+        .map_err(io_err("lock", path))?;
         Ok(EntryLock {
-            _file: file,
+            file,
             path: path.to_path_buf(),
+            mode,
         })
+    }
+
+    /// Takes the lock at `path` if no one holds it in a conflicting mode; never waits.
+    pub fn try_acquire(path: &Path, mode: LockMode) -> Result<Option<EntryLock>, CacheError> {
+        let file = open_lock_file(path)?;
+        let taken = match mode {
+            LockMode::Exclusive => file.try_lock(),
+            LockMode::Shared => file.try_lock_shared(),
+        };
+        match taken {
+            Ok(()) => Ok(Some(EntryLock {
+                file,
+                path: path.to_path_buf(),
+                mode,
+            })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(io_err("lock", path)(e)),
+        }
+    }
+
+    /// Turns an exclusive lock into a shared one. The kernel does not promise to do that in
+    /// one step, so another process may take the lock in between: check the entry again.
+    pub fn downgrade(&mut self) -> Result<(), CacheError> {
+        if self.mode == LockMode::Exclusive {
+            self.file
+                .lock_shared()
+                .map_err(io_err("lock", &self.path))?;
+            self.mode = LockMode::Shared;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    pub fn mode(&self) -> LockMode {
+        self.mode
+    }
 }
+
+fn open_lock_file(path: &Path) -> Result<File, CacheError> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io_err("open lock file", path))
+}
+
+/// A staging directory in the home: of a run in progress, or left by one that was killed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    pub path: PathBuf,
+    /// What it stages: "package build", "sysroot", "toolchain", "import" ("staging" when the
+    /// home itself holds it).
+    pub kind: &'static str,
+    pub bytes: u64,
+    /// The lock its owner holds while it lives; `None` when crossroot cannot tell its owner.
+    pub lock: Option<PathBuf>,
+}
+
+/// Whether a staging directory's owner is alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeftoverState {
+    /// Its lock is held: a running crossroot is using it.
+    InUse,
+    /// Its lock is free: the run that made it was killed.
+    Stale,
+    /// It has no lock crossroot knows of.
+    Unknown,
+}
+
+impl Leftover {
+    /// Looks at the lock without taking it for longer than the look, and without creating it.
+    pub fn state(&self) -> LeftoverState {
+        let Some(lock) = &self.lock else {
+            return LeftoverState::Unknown;
+        };
+        let Ok(file) = File::open(lock) else {
+            // A lock file is made before the staging it guards: without one, no one holds it.
+            return if lock.symlink_metadata().is_err() {
+                LeftoverState::Stale
+            } else {
+                LeftoverState::Unknown
+            };
+        };
+        match file.try_lock_shared() {
+            Ok(()) => LeftoverState::Stale,
+            Err(_) => LeftoverState::InUse,
+        }
+    }
+
+    /// Removes the directory if its lock can be taken now; returns whether it did. A held lock
+    /// or an unknown owner leaves it.
+    pub fn sweep(&self) -> Result<bool, CacheError> {
+        let Some(lock) = &self.lock else {
+            return Ok(false);
+        };
+        let Some(_held) = EntryLock::try_acquire(lock, LockMode::Exclusive)? else {
+            return Ok(false);
+        };
+        match fs::remove_dir_all(&self.path) {
+            Ok(()) => Ok(true),
+            // The run whose lock it was may have removed it in the meantime.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
+            Err(e) => Err(io_err("remove", &self.path)(e)),
+        }
+    }
+}
+
+/// Every staging directory in the home, sorted by path:
+///
+/// - `.tmp-<entry>-<random>` beside the entry it stages (in `packages-v1/`,
+///   `sysroots-v1/<triple>/`, `toolchains-v1/` or the home itself), guarded by that entry's
+///   lock ([`new_staging`] is called holding it);
+/// - `.import-<random>` in the home (`cache import`), guarded by `<dir>.lock` when it has one.
+pub fn leftovers(home: &Home) -> Vec<Leftover> {
+    let mut places = vec![
+        (home.root().to_path_buf(), "staging"),
+        (home.packages(), "package build"),
+        (home.toolchains(), "toolchain"),
+    ];
+    if let Ok(rd) = fs::read_dir(home.sysroots()) {
+        for e in rd.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                places.push((e.path(), "sysroot"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (dir, kind) in places {
+        let Ok(rd) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            let mut kind = kind;
+            let lock = if let Some(rest) = name.strip_prefix(STAGING_PREFIX) {
+                // `<entry>-<random>`: tempfile's random part has no `-`.
+                let Some((entry, _)) = rest.rsplit_once('-') else {
+                    continue;
+                };
+                Some(lock_path(&dir.join(entry)))
+            } else if name.starts_with(IMPORT_STAGING_PREFIX) && dir == home.root() {
+                kind = "import";
+                let own = lock_path(&path);
+                own.exists().then_some(own)
+            } else {
+                continue;
+            };
+            out.push(Leftover {
+                bytes: disk_usage(&path),
+                path,
+                kind,
+                lock,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+/// How `cache import` names its staging directory in the home.
+pub const IMPORT_STAGING_PREFIX: &str = ".import-";
 
 /// Size of a file or a directory tree in bytes (not following links).
 pub fn disk_usage(path: &Path) -> u64 {
@@ -624,6 +815,110 @@ mod tests {
             "{:?}",
             rec.lines()
         );
+    }
+
+    #[test]
+    fn shared_locks_share_keep_out_an_exclusive_one_and_downgrade() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("k.lock");
+        let try_as = |mode| EntryLock::try_acquire(&path, mode).unwrap();
+        let a = try_as(LockMode::Shared).unwrap();
+        let b = try_as(LockMode::Shared).unwrap();
+        assert_eq!(a.mode(), LockMode::Shared);
+        assert!(
+            try_as(LockMode::Exclusive).is_none(),
+            "exclusive beside readers"
+        );
+        drop((a, b));
+        let mut writer = try_as(LockMode::Exclusive).unwrap();
+        assert!(try_as(LockMode::Shared).is_none(), "reader beside a writer");
+        writer.downgrade().unwrap();
+        assert_eq!(writer.mode(), LockMode::Shared);
+        assert!(try_as(LockMode::Shared).is_some());
+        assert!(try_as(LockMode::Exclusive).is_none());
+        drop(writer);
+        assert!(try_as(LockMode::Exclusive).is_some());
+    }
+
+    #[test]
+    fn leftovers_are_found_with_their_locks_and_swept_only_when_free() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = Home::new(tmp.path().join("h"));
+        home.init().unwrap();
+        let key = "ab".repeat(32);
+        let build = home.packages().join(format!(".tmp-{key}-Xy12Zq"));
+        let sysroot = home
+            .sysroots()
+            .join("aarch64-linux-musl/.tmp-0123456789abcdef-Ab3dEf");
+        let toolchain = home
+            .toolchains()
+            .join(".tmp-zig-0.14.1-x86_64-linux-Qw9eRt");
+        let import = home.root().join(".import-Zx8cVb");
+        for d in [&build, &sysroot, &toolchain, &import] {
+            fs::create_dir_all(d.join("sub")).unwrap();
+            fs::write(d.join("sub/f"), b"12345").unwrap();
+        }
+        // Not staging: finished entries, lock files, other dot-files.
+        fs::create_dir_all(home.packages().join(&key)).unwrap();
+        fs::write(home.packages().join(format!("{key}.lock")), b"").unwrap();
+        fs::create_dir_all(home.packages().join(".hidden")).unwrap();
+
+        let found = leftovers(&home);
+        let paths: Vec<&Path> = found.iter().map(|l| l.path.as_path()).collect();
+        let mut want = vec![
+            import.as_path(),
+            build.as_path(),
+            sysroot.as_path(),
+            toolchain.as_path(),
+        ];
+        want.sort();
+        assert_eq!(paths, want);
+        let of = |p: &Path| found.iter().find(|l| l.path == p).unwrap().clone();
+        assert_eq!(
+            of(&build).lock,
+            Some(home.packages().join(format!("{key}.lock")))
+        );
+        assert_eq!(of(&build).kind, "package build");
+        assert_eq!(of(&build).bytes, 5);
+        assert_eq!(
+            of(&sysroot).lock,
+            Some(
+                home.sysroots()
+                    .join("aarch64-linux-musl/0123456789abcdef.lock")
+            )
+        );
+        // The toolchain's lock is where `begin_toolchain_dir` takes it.
+        let entry = home.toolchains().join("zig-0.14.1-x86_64-linux");
+        assert_eq!(of(&toolchain).lock, Some(entry.with_extension("lock")));
+        assert_eq!(of(&import).kind, "import");
+        assert_eq!(of(&import).state(), LeftoverState::Unknown);
+        assert!(
+            !of(&import).sweep().unwrap(),
+            "an import nobody can vouch for"
+        );
+
+        let held =
+            EntryLock::acquire(&home.packages().join(format!("{key}.lock")), &Silent).unwrap();
+        assert_eq!(of(&build).state(), LeftoverState::InUse);
+        assert!(!of(&build).sweep().unwrap());
+        assert!(build.is_dir(), "a live build's staging was removed");
+        drop(held);
+        assert_eq!(of(&build).state(), LeftoverState::Stale);
+        assert!(of(&build).sweep().unwrap());
+        assert!(!build.exists());
+        // No lock file at all: no run ever held it.
+        assert_eq!(of(&sysroot).state(), LeftoverState::Stale);
+        assert!(of(&sysroot).sweep().unwrap());
+        assert!(!sysroot.exists());
+        // Once an import's staging has its own lock, it is judged by it.
+        fs::write(lock_path(&import), b"").unwrap();
+        let import_left = leftovers(&home)
+            .into_iter()
+            .find(|l| l.path == import)
+            .unwrap();
+        assert_eq!(import_left.lock, Some(lock_path(&import)));
+        assert!(import_left.sweep().unwrap());
+        assert!(home.packages().join(&key).is_dir());
     }
 
     #[test]

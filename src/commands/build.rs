@@ -63,11 +63,13 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
     )
     .context("could not create the jobserver")?;
 
+    // Held until every sysroot is assembled, so that `cache prune` leaves them alone.
+    let mut holds = builder.hold_built(&plan)?;
     let missing: Vec<_> = plan
         .targets
         .iter()
         .flat_map(|t| t.packages.iter())
-        .filter(|p| !builder.is_built(&p.key))
+        .filter(|p| !holds.holds(&p.key))
         .collect();
     if !missing.is_empty() {
         // One download per recipe, whatever the number of targets.
@@ -115,7 +117,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
             toolchain.describe(),
             settings.jobs
         ));
-        builder.build_all(&plan, &sources)?;
+        builder.build_all(&plan, &sources, &mut holds)?;
     }
 
     for (tp, dest) in plan.targets.iter().zip(&prefixes) {
@@ -144,6 +146,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
             ));
         }
     }
+    drop(holds);
     if !missing.is_empty() {
         reporter.info(&format!(
             "finished in {}; use it with: eval \"$(crossroot env --target {}{})\"",

@@ -2,16 +2,16 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::build::{HostTools, human_duration};
+use crate::build::{HostTools, PACKAGE_RECORD, PackageRecord, human_duration};
 use crate::bundle;
-use crate::cache::{self, disk_usage};
+use crate::cache::{self, EntryLock, Home, LeftoverState, LockMode, disk_usage};
 use crate::cli::{CacheCommand, ExportArgs, ImportArgs, Selection};
 use crate::report::Reporter;
 use crate::settings::Settings;
@@ -53,6 +53,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) 
                     names.join(", ")
                 );
             }
+            list_leftovers(home);
         }
         CacheCommand::Key(args) => {
             let selected = super::select(&args.selection, false)?;
@@ -70,49 +71,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) 
             }
             println!("crossroot-v1-{}", &hex::encode(h.finalize())[..32]);
         }
-        CacheCommand::Prune => {
-            let mut used = BTreeSet::new();
-            let mut freed = 0u64;
-            let all = sysroots(home.root())?;
-            // Keep every sysroot that a `current` link points at; others go.
-            let mut current = BTreeSet::new();
-            if let Ok(rd) = fs::read_dir(home.sysroots()) {
-                // `current` (zig) and `current-<toolchain>` (gcc, prebuilt).
-                for t in rd.flatten() {
-                    for link in fs::read_dir(t.path()).into_iter().flatten().flatten() {
-                        let name = link.file_name().to_string_lossy().into_owned();
-                        if (name == "current" || name.starts_with("current-"))
-                            && let Ok(p) = fs::canonicalize(link.path())
-                        {
-                            current.insert(p);
-                        }
-                    }
-                }
-            }
-            for (dir, m) in &all {
-                let canon = fs::canonicalize(dir).unwrap_or(dir.clone());
-                if current.contains(&canon) {
-                    used.extend(m.packages.iter().map(|p| p.key.clone()));
-                } else {
-                    freed += disk_usage(dir);
-                    cache::remove_incomplete(dir)?;
-                }
-            }
-            if let Ok(rd) = fs::read_dir(home.packages()) {
-                for e in rd.flatten() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    // Staging and lock files may belong to a build running now.
-                    if name.starts_with('.') || name.ends_with(".lock") {
-                        continue;
-                    }
-                    if !used.contains(&name) {
-                        freed += disk_usage(&e.path());
-                        cache::remove_incomplete(&e.path())?;
-                    }
-                }
-            }
-            println!("pruned {}", mb(freed));
-        }
+        CacheCommand::Prune => prune(home)?,
         CacheCommand::Clean => {
             let root = home.root().display();
             match home.clean()? {
@@ -132,6 +91,152 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) 
         }
     }
     Ok(0)
+}
+
+/// A size for people: kB below a megabyte, else MB.
+fn size(bytes: u64) -> String {
+    if bytes < 1_000_000 {
+        format!("{:.1} kB", bytes as f64 / 1e3)
+    } else {
+        mb(bytes)
+    }
+}
+
+fn state_words(state: LeftoverState) -> &'static str {
+    match state {
+        LeftoverState::InUse => "in use by a running crossroot",
+        LeftoverState::Stale => "left by a killed run",
+        LeftoverState::Unknown => "no lock tells whether a run still uses it",
+    }
+}
+
+/// The staging directories in the home, with their sizes and whether their run is alive.
+fn list_leftovers(home: &Home) {
+    let leftovers = cache::leftovers(home);
+    if leftovers.is_empty() {
+        return;
+    }
+    let total: u64 = leftovers.iter().map(|l| l.bytes).sum();
+    println!(
+        "leftovers   {:>10}  staging directories; each is swept by the next run under its lock, or by `crossroot cache prune`",
+        mb(total)
+    );
+    for l in &leftovers {
+        println!(
+            "  {:<13} {:>9}  {}  ({})",
+            l.kind,
+            size(l.bytes),
+            l.path.display(),
+            state_words(l.state())
+        );
+    }
+}
+
+/// The current sysroots (what a `current` or `current-<toolchain>` link of `triple_dir`
+/// points at), resolved.
+fn current_sysroots(triple_dir: &Path) -> BTreeSet<PathBuf> {
+    let mut current = BTreeSet::new();
+    for link in fs::read_dir(triple_dir).into_iter().flatten().flatten() {
+        let name = link.file_name().to_string_lossy().into_owned();
+        if (name == "current" || name.starts_with("current-"))
+            && let Ok(p) = fs::canonicalize(link.path())
+        {
+            current.insert(p);
+        }
+    }
+    current
+}
+
+/// `name version (target)` of a package directory, from its record.
+fn package_label(dir: &Path) -> String {
+    fs::read(dir.join(PACKAGE_RECORD))
+        .ok()
+        .and_then(|t| serde_json::from_slice::<PackageRecord>(&t).ok())
+        .map(|r| format!("{} {} ({})", r.name, r.version, r.target))
+        .unwrap_or_else(|| "(unreadable record)".into())
+}
+
+/// Removes the sysroots no `current` link points at, the packages none of the remaining ones
+/// was made of, and the staging of killed runs; each under its entry's lock, taken without
+/// waiting: what a running crossroot holds (a package it built or reuses and has not yet
+/// assembled, a sysroot being assembled, a live staging directory) is kept and named.
+fn prune(home: &Home) -> Result<()> {
+    let mut freed = 0u64;
+    let mut used = BTreeSet::new();
+    for (dir, m) in sysroots(home.root())? {
+        let parent = dir.parent().expect("a sysroot has a parent").to_path_buf();
+        let canon = fs::canonicalize(&dir).unwrap_or(dir.clone());
+        let label = format!("sysroot {}/{}", m.target, &m.key[..16.min(m.key.len())]);
+        if current_sysroots(&parent).contains(&canon) {
+            used.extend(m.packages.iter().map(|p| p.key.clone()));
+            continue;
+        }
+        let Some(_lock) = EntryLock::try_acquire(&cache::lock_path(&dir), LockMode::Exclusive)?
+        else {
+            println!(
+                "kept {label}: a running crossroot holds it ({})",
+                dir.display()
+            );
+            used.extend(m.packages.iter().map(|p| p.key.clone()));
+            continue;
+        };
+        // A build may have made it current between the first look and the lock.
+        if current_sysroots(&parent).contains(&canon) {
+            used.extend(m.packages.iter().map(|p| p.key.clone()));
+            continue;
+        }
+        let bytes = disk_usage(&dir);
+        cache::remove_incomplete(&dir)?;
+        freed += bytes;
+        println!("removed {label}, {}: {}", size(bytes), dir.display());
+    }
+    let mut packages: Vec<PathBuf> = fs::read_dir(home.packages())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            // Staging and lock files are not packages (staging is swept below).
+            !name.starts_with('.') && !name.ends_with(".lock") && !used.contains(&name)
+        })
+        .map(|e| e.path())
+        .collect();
+    packages.sort();
+    for dir in packages {
+        let label = format!("package {}", package_label(&dir));
+        let Some(_lock) = EntryLock::try_acquire(&cache::lock_path(&dir), LockMode::Exclusive)?
+        else {
+            println!(
+                "kept {label}: a running crossroot holds it ({})",
+                dir.display()
+            );
+            continue;
+        };
+        let bytes = disk_usage(&dir);
+        cache::remove_incomplete(&dir)?;
+        freed += bytes;
+        println!("removed {label}, {}: {}", size(bytes), dir.display());
+    }
+    for l in cache::leftovers(home) {
+        let what = format!("{} staging", l.kind);
+        if l.sweep()? {
+            freed += l.bytes;
+            println!(
+                "removed {what} of a killed run, {}: {}",
+                size(l.bytes),
+                l.path.display()
+            );
+        } else {
+            println!(
+                "kept {what}, {}: {} ({})",
+                size(l.bytes),
+                l.path.display(),
+                state_words(l.state())
+            );
+        }
+    }
+    println!("pruned {}", mb(freed));
+    Ok(())
 }
 
 /// Every complete sysroot under the home, with its manifest.

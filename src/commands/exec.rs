@@ -1,9 +1,11 @@
 //! `crossroot exec`: run a command in a sysroot's environment.
 
-use std::process::Command;
+use std::io::ErrorKind;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, ExitStatus};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::cli::ExecArgs;
 use crate::env::{EnvInput, variables};
@@ -17,10 +19,31 @@ pub fn run(settings: &Settings, _reporter: Arc<dyn Reporter>, args: ExecArgs) ->
         sysroot: &s.dir,
     });
     let (program, rest) = args.command.split_first().expect("clap requires a command");
-    let status = Command::new(program)
-        .args(rest)
-        .envs(vars)
-        .status()
-        .with_context(|| format!("could not run `{}`", program.to_string_lossy()))?;
-    Ok(status.code().unwrap_or(128))
+    let status = match Command::new(program).args(rest).envs(vars).status() {
+        Ok(status) => status,
+        Err(e) => {
+            // As a shell says it, and with its codes: 127 not found, 126 found but not runnable.
+            let name = program.to_string_lossy();
+            let (code, why) = match e.kind() {
+                ErrorKind::NotFound => (127, "command not found".to_string()),
+                ErrorKind::PermissionDenied => {
+                    (126, "permission denied (is it executable?)".into())
+                }
+                _ => (126, e.to_string()),
+            };
+            eprintln!("error: could not run `{name}`: {why}");
+            return Ok(code);
+        }
+    };
+    Ok(exit_code(status))
+}
+
+/// The exit code a shell gives a command that ended with `status`: its own, or 128 + the
+/// number of the signal that ended it.
+fn exit_code(status: ExitStatus) -> i32 {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(signal)) => 128 + signal,
+        (None, None) => 128,
+    }
 }

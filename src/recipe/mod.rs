@@ -180,8 +180,37 @@ pub struct BuildSpec {
     #[serde(default = "default_install_steps")]
     pub install_steps: Vec<Vec<String>>,
     /// Extra environment for every step.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "env_table")]
     pub env: BTreeMap<String, String>,
+}
+
+/// An `env` table: names a shell and `make` take, values without NUL. Checked while the TOML
+/// is read, so the error names the line; without it a TOML date passed as a one-entry table.
+fn env_table<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    use serde::de::Error;
+    let map = BTreeMap::<String, String>::deserialize(d)?;
+    for (name, value) in &map {
+        if name.starts_with("$__toml_private") {
+            return Err(D::Error::custom(
+                "env must be a table { NAME = \"value\" }, not a date or time",
+            ));
+        }
+        let mut chars = name.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(D::Error::custom(format!(
+                "env variable name `{name}` may hold only A-Z, a-z, 0-9 and `_`, and not start with a digit"
+            )));
+        }
+        if value.contains('\0') {
+            return Err(D::Error::custom(format!(
+                "the value of env variable `{name}` holds a NUL byte"
+            )));
+        }
+    }
+    Ok(map)
 }
 
 fn default_languages() -> Vec<Language> {
@@ -202,7 +231,7 @@ fn default_install_steps() -> Vec<Vec<String>> {
 pub struct TargetOverride {
     #[serde(default)]
     pub args: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "env_table")]
     pub env: BTreeMap<String, String>,
 }
 
@@ -1025,3 +1054,6 @@ fn parse_toolchain(ctx: &Ctx, tc: RawToolchain) -> Result<ToolchainRecipe, Recip
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

@@ -929,3 +929,311 @@ Cflags: -I${includedir}
         assert!(!stdout.contains(sysroot.to_str().unwrap()), "{stdout}");
     }
 }
+
+/// Property tests: any text and any build paths are relocated or refused, never a panic, and
+/// relocating again changes nothing; a generated well-formed `.pc` keeps every variable, and
+/// each expands after relocation (with the sysroot where the build path was) to what it did
+/// before. `cargo test` runs 256 cases each; `PROPTEST_CASES=100000 cargo test --lib
+/// sysroot::pc::proptests` runs them long.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// An absolute path crossroot could build in: no `.`/`..` component, no whitespace or `$`.
+    fn build_path() -> impl Strategy<Value = String> {
+        prop::collection::vec("[a-z][a-zA-Z0-9_.+-]{0,6}", 1..5)
+            .prop_map(|parts| format!("/{}", parts.join("/")))
+    }
+
+    /// A piece of a value: text, a reference to an earlier variable, or the build path.
+    #[derive(Debug, Clone)]
+    enum Piece {
+        /// No `/`, `$` or braces: it can neither form the build path nor reference a variable.
+        Text(String),
+        /// `${<the n-th variable defined before>}` (modulo how many there are).
+        Ref(usize),
+        /// The build path and a subdirectory (`/` follows it: a component boundary).
+        Under(&'static str),
+        /// The build path alone; only last in a value.
+        Path,
+    }
+
+    fn piece() -> impl Strategy<Value = Piece> {
+        prop_oneof![
+            "[a-zA-Z0-9 _=:,.+-]{1,8}".prop_map(Piece::Text),
+            any::<usize>().prop_map(Piece::Ref),
+            prop::sample::select(vec!["/lib", "/include", "/lib/pkgconfig", "/share/a b"])
+                .prop_map(Piece::Under),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Vec<Piece>> {
+        (prop::collection::vec(piece(), 0..5), any::<bool>()).prop_map(|(mut pieces, end)| {
+            if end {
+                pieces.push(Piece::Path);
+            }
+            pieces
+        })
+    }
+
+    /// A `.pc` file: variables (maybe with `prefix=<build path>` among them), comments, blank
+    /// lines and fields, with one kind of line ending.
+    #[derive(Debug, Clone)]
+    struct Generated {
+        path: String,
+        /// Variable values; `prefix` is defined before variable `prefix_at`, if at all.
+        vars: Vec<Vec<Piece>>,
+        prefix_at: Option<usize>,
+        fields: Vec<(&'static str, Vec<Vec<Piece>>)>,
+        comment: bool,
+        crlf: bool,
+    }
+
+    /// A build path that none of the generated text can contain by chance: replacement is
+    /// textual, so `/a` would also be found inside `/share/a` (harmless for the long unique
+    /// temporary paths crossroot builds in, and not what this property is about).
+    fn distinct_build_path() -> impl Strategy<Value = String> {
+        build_path().prop_map(|p| format!("/bld{p}"))
+    }
+
+    fn generated() -> impl Strategy<Value = Generated> {
+        let field = (
+            prop::sample::select(vec![
+                "Name",
+                "Description",
+                "Version",
+                "Libs",
+                "Libs.private",
+                "Cflags",
+                "Requires",
+            ]),
+            prop::collection::vec(value(), 0..4),
+        );
+        (
+            distinct_build_path(),
+            prop::collection::vec(value(), 0..7),
+            any::<prop::sample::Index>(),
+            any::<bool>(),
+            prop::collection::vec(field, 0..4),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(path, vars, at, has_prefix, fields, comment, crlf)| {
+                let prefix_at = has_prefix.then(|| at.index(vars.len() + 1));
+                Generated {
+                    path,
+                    vars,
+                    prefix_at,
+                    fields,
+                    comment,
+                    crlf,
+                }
+            })
+    }
+
+    impl Generated {
+        fn render_value(&self, pieces: &[Piece], defined: &[String]) -> String {
+            let mut out = String::new();
+            for p in pieces {
+                match p {
+                    Piece::Text(t) => out.push_str(t),
+                    Piece::Ref(n) if !defined.is_empty() => {
+                        out.push_str(&format!("${{{}}}", defined[n % defined.len()]))
+                    }
+                    Piece::Ref(_) => {}
+                    Piece::Under(sub) => {
+                        out.push_str(&self.path);
+                        out.push_str(sub);
+                    }
+                    Piece::Path => out.push_str(&self.path),
+                }
+            }
+            out
+        }
+
+        fn text(&self) -> String {
+            let nl = if self.crlf { "\r\n" } else { "\n" };
+            let mut lines = Vec::new();
+            if self.comment {
+                lines.push(format!("# installed into {}/lib", self.path));
+            }
+            let mut defined: Vec<String> = Vec::new();
+            for (i, v) in self.vars.iter().enumerate() {
+                if self.prefix_at == Some(i) {
+                    lines.push(format!("prefix={}", self.path));
+                    defined.push("prefix".into());
+                }
+                let value = self.render_value(v, &defined);
+                let name = format!("v{i}");
+                lines.push(format!("{name}={value}"));
+                defined.push(name);
+            }
+            if self.prefix_at == Some(self.vars.len()) {
+                lines.push(format!("prefix={}", self.path));
+                defined.push("prefix".into());
+            }
+            lines.push(String::new());
+            for (name, tokens) in &self.fields {
+                let value: Vec<String> = tokens
+                    .iter()
+                    .map(|t| format!("-L{}", self.render_value(t, &defined)))
+                    .collect();
+                lines.push(format!("{name}: {}", value.join(" ")));
+            }
+            lines.join(nl) + nl
+        }
+    }
+
+    /// A variable or a field: its name (a field's with its colon) and expanded value.
+    type Named = (String, String);
+
+    /// Variables in order with their values expanded as pkg-config does (`${name}` of one
+    /// defined above), and fields expanded; `pcfiledir` is `<root>/lib/pkgconfig`.
+    fn expand(text: &str, root: &str) -> (Vec<Named>, Vec<Named>) {
+        let mut known: BTreeMap<String, String> = BTreeMap::new();
+        known.insert("pcfiledir".into(), format!("{root}/lib/pkgconfig"));
+        let subst = |value: &str, known: &BTreeMap<String, String>| {
+            let mut out = value.to_string();
+            // Longest names first, so `${v1}` is not taken for a part of `${v10}`.
+            let mut names: Vec<&String> = known.keys().collect();
+            names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+            for name in names {
+                out = out.replace(&format!("${{{name}}}"), &known[name]);
+            }
+            out.replace(&format!("{root}/lib/pkgconfig/../.."), root)
+        };
+        let (mut vars, mut fields) = (Vec::new(), Vec::new());
+        for line in text.lines() {
+            match classify(line) {
+                Line::Variable(name) => {
+                    let value = subst(&line[line.find('=').unwrap() + 1..], &known);
+                    known.insert(name.to_string(), value.clone());
+                    vars.push((name.to_string(), value));
+                }
+                Line::Field(len) => {
+                    let value = subst(&line[len..], &known);
+                    fields.push((line[..len].to_string(), value));
+                }
+                Line::Other => {}
+            }
+        }
+        (vars, fields)
+    }
+
+    /// The words of a field, each once, in the order they first appear: relocation may drop
+    /// a repeated `-L` flag, and nothing else (a variable's value may hold spaces, so one flag
+    /// of the file may be several words).
+    fn flags(value: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for token in value.split_whitespace() {
+            if !out.iter().any(|t| t == token) {
+                out.push(token.to_string());
+            }
+        }
+        out
+    }
+
+    /// A `.pc`-like line: variables, fields, comments, the paths, anything.
+    fn pc_line(paths: Vec<String>) -> impl Strategy<Value = String> {
+        let path = prop::sample::select(paths);
+        prop_oneof![
+            ("[a-zA-Z_.-]{1,8}", "[ \t]{0,2}", path.clone(), "[ -~]{0,6}")
+                .prop_map(|(n, s, p, rest)| format!("{n}{s}={p}{rest}")),
+            ("[A-Za-z.]{1,10}", path.clone(), path.clone())
+                .prop_map(|(n, a, b)| format!("{n}: -L{a}/lib -L{b}/lib -L{a}/lib -I{b}")),
+            path.prop_map(|p| format!("prefix={p}")),
+            "[ -~]{0,20}",
+            any::<String>(),
+        ]
+    }
+
+    fn pc_like() -> impl Strategy<Value = (Vec<String>, String)> {
+        prop::collection::vec(build_path(), 1..4).prop_flat_map(|paths| {
+            let lines = prop::collection::vec(pc_line(paths.clone()), 0..12);
+            (Just(paths), lines, any::<bool>()).prop_map(|(paths, lines, crlf)| {
+                (paths, lines.join(if crlf { "\r\n" } else { "\n" }))
+            })
+        })
+    }
+
+    /// What must hold of any result: no build path left, and a second pass changes nothing.
+    fn check_result(text: &str, paths: &[&str]) -> Result<(), TestCaseError> {
+        match relocate_pc(text, paths) {
+            Ok(out) => {
+                let normalized = normalize_build_paths(paths).unwrap();
+                for p in &normalized {
+                    prop_assert!(!out.contains(p), "`{p}` left in:\n{out}");
+                }
+                let again =
+                    relocate_pc(&out, paths).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(&again, &out, "a second pass changed it");
+            }
+            Err(PcError::LeftoverPath { path, line }) => {
+                prop_assert!(
+                    text.contains(&path),
+                    "{path} (line {line}) is not in the text"
+                );
+            }
+            Err(PcError::BadBuildPath { path, .. }) => {
+                prop_assert!(paths.contains(&path.as_str()));
+            }
+            Err(other) => prop_assert!(false, "relocate_pc cannot give {other:?}"),
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_text_and_paths_are_relocated_or_refused(
+            text in any::<String>(),
+            paths in prop::collection::vec(prop_oneof![build_path(), any::<String>()], 0..3),
+        ) {
+            let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+            check_result(&text, &paths)?;
+        }
+
+        #[test]
+        fn pc_like_text_is_relocated_or_refused((paths, text) in pc_like()) {
+            let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+            check_result(&text, &paths)?;
+        }
+
+        #[test]
+        fn a_well_formed_pc_keeps_its_variables_and_their_meaning(pc in generated()) {
+            let text = pc.text();
+            let out = relocate_pc(&text, &[&pc.path])
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            prop_assert!(!out.contains(&pc.path), "{out}");
+            prop_assert_eq!(relocate_pc(&out, &[&pc.path]).unwrap(), out.clone());
+
+            let (before, before_fields) = expand(&text, &pc.path);
+            let (after, after_fields) = expand(&out, &pc.path);
+            let mut want: Vec<&str> = before.iter().map(|(n, _)| n.as_str()).collect();
+            if pc.prefix_at.is_none() {
+                want.insert(0, "prefix");
+            }
+            let got: Vec<&str> = after.iter().map(|(n, _)| n.as_str()).collect();
+            prop_assert_eq!(got, want, "variables:\n{}\n---\n{}", text, out);
+            let after: BTreeMap<_, _> = after.into_iter().collect();
+            for (name, value) in &before {
+                prop_assert_eq!(&after[name], value, "`{}`:\n{}\n---\n{}", name, text, out);
+            }
+            prop_assert_eq!(before_fields.len(), after_fields.len());
+            for ((name, b), (name2, a)) in before_fields.iter().zip(&after_fields) {
+                prop_assert_eq!(name, name2);
+                prop_assert_eq!(flags(a), flags(b), "{}:\n{}\n---\n{}", name, text, out);
+            }
+        }
+    }
+}
