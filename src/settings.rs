@@ -76,9 +76,6 @@ fn parse_mirror(s: &str) -> Result<Mirror, SettingsError> {
     }
 }
 
-/// The limit when none is set: larger than any source or toolchain archive crossroot pins.
-pub const DEFAULT_MAX_DOWNLOAD: u64 = 2 << 30;
-
 /// `1048576`, `512K`, `16M`, `2G`, `1T` (also `16MiB`, `16MB`: powers of 1024 all).
 pub fn parse_size(s: &str) -> Option<u64> {
     let t = s.trim();
@@ -138,7 +135,7 @@ impl Settings {
         };
         let max_download = match &args.max_download {
             Some(s) => parse_size(s).ok_or_else(|| SettingsError::BadSize(s.clone()))?,
-            None => DEFAULT_MAX_DOWNLOAD,
+            None => crate::fetch::DEFAULT_MAX_DOWNLOAD,
         };
         let offline = args.offline
             || env
