@@ -140,7 +140,8 @@ impl BundledFile {
 }
 
 impl BundleManifest {
-    /// Bytes of distinct content (a file a package and a sysroot share counts once).
+    /// Bytes of distinct content (a file a package and a sysroot share counts once); sizes
+    /// a hostile manifest makes overflow saturate, so they stay over every limit.
     pub fn bytes(&self) -> u64 {
         let mut seen = BTreeSet::new();
         self.files
@@ -149,7 +150,7 @@ impl BundleManifest {
                 BundledFile::File { sha256, size, .. } if seen.insert(sha256) => *size,
                 _ => 0,
             })
-            .sum()
+            .fold(0u64, u64::saturating_add)
     }
 }
 
@@ -377,14 +378,11 @@ pub fn export(home: &Home, sysroots: &[Sysroot], out: &Path) -> Result<ExportSum
     })
 }
 
-/// `zig 0.15.2 (sha256 0123456789ab…)`, for messages.
+/// `zig 0.15.2 (sha256 0123456789ab…)`, for messages (of a bundle's manifest too, whose
+/// sha256 may be any text).
 pub fn short_id(t: &ToolchainId) -> String {
-    format!(
-        "{} {} (sha256 {}…)",
-        t.name,
-        t.version,
-        &t.sha256[..12.min(t.sha256.len())]
-    )
+    let sha: String = t.sha256.chars().take(12).collect();
+    format!("{} {} (sha256 {sha}…)", t.name, t.version)
 }
 
 fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
