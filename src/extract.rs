@@ -2078,4 +2078,321 @@ mod tests {
         let err = scene.refuse(&stream.finish());
         assert!(matches!(err, ExtractError::Empty { .. }), "{err}");
     }
+
+    // ---- properties (proptest: 256 cases each by default; PROPTEST_CASES=N for a long run) ----
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// One tar entry of a generated sequence.
+        #[derive(Debug, Clone)]
+        enum Op {
+            Dir(String),
+            File(String, usize, u32),
+            Symlink(String, String),
+            Hardlink(String, String),
+            Fifo(String),
+        }
+
+        fn component() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("a".to_string()),
+                Just("b".to_string()),
+                Just("s".to_string()),
+                Just("..".to_string()),
+                Just(".".to_string()),
+                Just(String::new()),
+                Just("outside".to_string()),
+                Just("etc".to_string()),
+                "[a-z.]{1,4}",
+            ]
+        }
+
+        /// Hostile names: `..`, `.`, empty parts, absolute, names of things outside; most under
+        /// `top/` so that the source-archive layout gets past its first check too.
+        fn name() -> impl Strategy<Value = String> {
+            let random =
+                (0u8..10, prop::collection::vec(component(), 1..5)).prop_map(|(how, parts)| {
+                    let p = parts.join("/");
+                    match how {
+                        0 => format!("/{p}"),
+                        1 => p,
+                        _ => format!("top/{p}"),
+                    }
+                });
+            // Few names, so that entries meet: a link, then an entry or a link through it.
+            let few = (
+                any::<bool>(),
+                prop::sample::select(vec!["s", "a/s", "a/t", "a/s/x", "s/a", "b", "a"]),
+            )
+                .prop_map(|(top, n)| {
+                    if top {
+                        format!("top/{n}")
+                    } else {
+                        n.to_string()
+                    }
+                });
+            prop_oneof![2 => random, 3 => few]
+        }
+
+        /// Targets that climb through earlier links: `s/s/../..` walks down two names that
+        /// may be links (`s -> .`, `a/s -> ..`) and back up, which lexically stays where it
+        /// started and physically need not.
+        fn climbing() -> impl Strategy<Value = String> {
+            (
+                1usize..3,
+                prop::sample::select(vec!["s", "a/s"]),
+                1usize..5,
+                prop::sample::select(vec!["", "outside"]),
+            )
+                .prop_map(|(down, via, up, last)| {
+                    let mut t = format!("{via}/").repeat(down);
+                    t.push_str(&"../".repeat(up));
+                    t.push_str(last);
+                    if t.is_empty() { ".".to_string() } else { t }
+                })
+        }
+
+        /// Link targets: relative with `..` anywhere, climbing through links, absolute, at the
+        /// scene's outside dir.
+        fn target() -> impl Strategy<Value = String> {
+            prop_oneof![
+                3 => prop::collection::vec(component(), 1..7).prop_map(|p| p.join("/")),
+                4 => climbing(),
+                2 => Just("..".to_string()),
+                1 => Just(".".to_string()),
+                1 => name(),
+                1 => Just("/etc".to_string()),
+                1 => Just("../outside".to_string()),
+            ]
+        }
+
+        /// Link sequences: few short names, so that links meet and later ones go through
+        /// earlier ones.
+        fn link_name() -> impl Strategy<Value = String> {
+            prop::collection::vec(prop::sample::select(vec!["a", "b", "s", "t"]), 1..4)
+                .prop_map(|p| p.join("/"))
+        }
+
+        fn link_target() -> impl Strategy<Value = String> {
+            prop_oneof![
+                2 => climbing(),
+                1 => Just("..".to_string()),
+                1 => Just(".".to_string()),
+                1 => prop::collection::vec(prop::sample::select(vec!["a", "s", "..", "."]), 1..8)
+                    .prop_map(|p| p.join("/")),
+            ]
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                2 => name().prop_map(Op::Dir),
+                3 => (name(), 0usize..64, prop::sample::select(vec![0o644, 0o755, 0o4755, 0o2777, 0o1777, 0o000]))
+                    .prop_map(|(n, len, mode)| Op::File(n, len, mode)),
+                6 => (name(), target()).prop_map(|(n, t)| Op::Symlink(n, t)),
+                8 => (link_name(), link_target()).prop_map(|(n, t)| Op::Symlink(n, t)),
+                2 => (name(), name()).prop_map(|(n, t)| Op::Hardlink(n, t)),
+                1 => name().prop_map(Op::Fifo),
+            ]
+        }
+
+        fn archive(ops: &[Op]) -> Vec<u8> {
+            let mut stream = TarStream::new();
+            for op in ops {
+                match op {
+                    Op::Dir(n) => stream.raw(n.as_bytes(), EntryType::Directory, 0o777, b"", b""),
+                    Op::File(n, len, mode) => stream.raw(
+                        n.as_bytes(),
+                        EntryType::Regular,
+                        *mode,
+                        b"",
+                        &vec![b'x'; *len],
+                    ),
+                    Op::Symlink(n, t) => {
+                        stream.raw(n.as_bytes(), EntryType::Symlink, 0o777, t.as_bytes(), b"")
+                    }
+                    Op::Hardlink(n, t) => {
+                        stream.raw(n.as_bytes(), EntryType::Link, 0o644, t.as_bytes(), b"")
+                    }
+                    Op::Fifo(n) => stream.raw(n.as_bytes(), EntryType::Fifo, 0o666, b"", b""),
+                }
+            }
+            stream.finish()
+        }
+
+        /// Where `path` leads, following symlinks as the kernel does; components that do not
+        /// exist are taken as they are. `None` for a loop (which leads nowhere).
+        fn resolve(path: &Path) -> Option<PathBuf> {
+            let mut out = PathBuf::from("/");
+            let mut todo: Vec<OsString> = Vec::new();
+            let push = |todo: &mut Vec<OsString>, p: &Path| {
+                for c in p.components().rev() {
+                    todo.push(c.as_os_str().to_os_string());
+                }
+            };
+            push(&mut todo, path);
+            let mut hops = 0;
+            while let Some(c) = todo.pop() {
+                match c.to_str() {
+                    Some("/") => out = PathBuf::from("/"),
+                    Some(".") => {}
+                    Some("..") => {
+                        out.pop();
+                    }
+                    _ => {
+                        let next = out.join(&c);
+                        match fs::symlink_metadata(&next) {
+                            Ok(m) if m.file_type().is_symlink() => {
+                                hops += 1;
+                                if hops > 64 {
+                                    return None;
+                                }
+                                push(&mut todo, &fs::read_link(&next).unwrap());
+                            }
+                            _ => out = next,
+                        }
+                    }
+                }
+            }
+            Some(out)
+        }
+
+        /// Every path under `dir`, not following links.
+        fn tree(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                out.push(p.clone());
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    tree(&p, out);
+                }
+            }
+        }
+
+        /// The scene after an unpack, whatever its result: nothing outside `dest` changed, no
+        /// link in it leads out of it, no device or FIFO, no setuid/setgid/sticky, no
+        /// group/other write.
+        fn check_contained(scene: &Scene, keep: &Path) -> Result<(), TestCaseError> {
+            let mut outside = scene.outside_listing();
+            outside.sort();
+            prop_assert_eq!(outside, vec![OsString::from("outside")]);
+            prop_assert_eq!(fs::read(keep).unwrap(), b"keep".to_vec());
+            prop_assert_eq!(fs::metadata(keep).unwrap().nlink(), 1);
+            prop_assert_eq!(fs::read_dir(keep.parent().unwrap()).unwrap().count(), 1);
+            let Ok(dest) = fs::canonicalize(&scene.dest) else {
+                return Ok(());
+            };
+            let mut all = Vec::new();
+            tree(&dest, &mut all);
+            for p in all {
+                let meta = fs::symlink_metadata(&p).unwrap();
+                let kind = meta.file_type();
+                if kind.is_symlink() {
+                    if let Some(to) = resolve(&p) {
+                        prop_assert!(
+                            to.starts_with(&dest),
+                            "{} leads to {}",
+                            p.display(),
+                            to.display()
+                        );
+                    }
+                } else {
+                    prop_assert!(
+                        kind.is_file() || kind.is_dir(),
+                        "{} is special",
+                        p.display()
+                    );
+                    prop_assert_eq!(meta.mode() & 0o7022, 0, "{}", p.display());
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Arbitrary sequences of hostile entries, in both layouts: never a panic, never
+            /// anything outside the destination.
+            #[test]
+            fn nothing_escapes_whatever_the_entries(ops in prop::collection::vec(op(), 1..12)) {
+                let bytes = archive(&ops);
+                for layout in [Layout::AsIs, Layout::StripTopFolder] {
+                    let scene = Scene::new();
+                    let keep = scene.root.join("outside/keep");
+                    fs::create_dir(keep.parent().unwrap()).unwrap();
+                    fs::write(&keep, b"keep").unwrap();
+                    let label = scene.root.join("input.tar");
+                    let spec = UnpackSpec {
+                        label: &label,
+                        layout,
+                        limits: ExtractOptions { max_total_bytes: 1 << 20, max_entries: 64 },
+                        declared_bytes: None,
+                    };
+                    let _ = unpack(bytes.as_slice(), &scene.dest, &spec, &mut AnyEntry);
+                    check_contained(&scene, &keep)?;
+                }
+            }
+
+            /// Arbitrary bytes as a tar stream: an error or a tree, never a panic or an escape.
+            #[test]
+            fn garbage_streams_are_errors(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+                let scene = Scene::new();
+                let keep = scene.root.join("outside/keep");
+                fs::create_dir(keep.parent().unwrap()).unwrap();
+                fs::write(&keep, b"keep").unwrap();
+                let label = scene.root.join("input.tar");
+                let spec = UnpackSpec {
+                    label: &label,
+                    layout: Layout::AsIs,
+                    limits: ExtractOptions { max_total_bytes: 1 << 20, max_entries: 64 },
+                    declared_bytes: None,
+                };
+                let _ = unpack(bytes.as_slice(), &scene.dest, &spec, &mut AnyEntry);
+                check_contained(&scene, &keep)?;
+            }
+
+            /// The link rule itself, with an entry root (`root_depth` leading components, as
+            /// bundles use): links it admits, made in order over real directories, resolve
+            /// physically inside their root, through any earlier link.
+            #[test]
+            fn links_the_rule_admits_stay_in_their_root(
+                links in prop::collection::vec((link_name(), link_target()), 1..10),
+                depth in 0usize..3,
+            ) {
+                let scene = Scene::new();
+                fs::create_dir(&scene.dest).unwrap();
+                let dest = fs::canonicalize(&scene.dest).unwrap();
+                let mut made = Vec::new();
+                for (link, target) in links {
+                    let link = PathBuf::from(link);
+                    let target = PathBuf::from(target);
+                    if !symlink_stays_within(&link, &target, depth) {
+                        continue;
+                    }
+                    // The policy's invariant: every directory on the way is a real one.
+                    let mut on_the_way = dest.clone();
+                    let mut blocked = false;
+                    for part in link.parent().unwrap().components() {
+                        on_the_way.push(part);
+                        match fs::symlink_metadata(&on_the_way) {
+                            Ok(m) if m.is_dir() => {}
+                            Ok(_) => { blocked = true; break; }
+                            Err(_) => fs::create_dir(&on_the_way).unwrap(),
+                        }
+                    }
+                    if blocked || fs::symlink_metadata(dest.join(&link)).is_ok() {
+                        continue;
+                    }
+                    std::os::unix::fs::symlink(&target, dest.join(&link)).unwrap();
+                    made.push(link);
+                }
+                for link in made {
+                    let root: PathBuf = dest.join(link.components().take(depth).collect::<PathBuf>());
+                    if let Some(to) = resolve(&dest.join(&link)) {
+                        prop_assert!(to.starts_with(&root), "{} leads to {}, outside {}", link.display(), to.display(), root.display());
+                    }
+                }
+            }
+        }
+    }
 }
