@@ -553,6 +553,8 @@ pub fn free_space(path: &Path) -> io::Result<u64> {
     }
     // SAFETY: statvfs returned 0, so it filled the struct.
     let stat = unsafe { stat.assume_init() };
+    // Both are 32-bit on some targets.
+    #[allow(clippy::unnecessary_cast)]
     Ok((stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64))
 }
 
