@@ -47,6 +47,15 @@ pub struct GlobalArgs {
         value_name = "N"
     )]
     pub jobs: Option<usize>,
+    /// The most bytes a download without a pinned `size` may have, and a bundle may unpack
+    /// to (K, M, G suffixes are powers of 1024) [default: 2G].
+    #[arg(
+        long,
+        global = true,
+        env = "CROSSROOT_MAX_DOWNLOAD",
+        value_name = "BYTES"
+    )]
+    pub max_download: Option<String>,
     /// Print only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -1,15 +1,23 @@
-//! Safe extraction of source tarballs (habit 5).
+//! The one extraction policy for everything crossroot unpacks (habit 5): source archives,
+//! bundles (`cache import`), and registry layers. Callers hand [`unpack`] a tar stream, a
+//! destination, limits and their own [`Admission`] rules; it hands back a staged tree.
 //!
 //! Policy, decided once here:
-//! - The name's suffix picks the decoder; magic bytes are the fallback (downloads stored under
-//!   their hash have no suffix), and a suffix that contradicts the magic bytes is an error.
-//! - The archive must hold a single top-level folder (`curl-8.14.1/…`); it is stripped, so its
-//!   contents land directly in `dest`. An entry outside that folder, or a non-directory at the
-//!   top level, is an error, not a guess. `pax_global_header` entries and `./` are ignored.
+//! - For archive files ([`extract`]), the name's suffix picks the decoder; magic bytes are the
+//!   fallback (downloads stored under their hash have no suffix), and a suffix that
+//!   contradicts the magic bytes is an error.
+//! - [`Layout::StripTopFolder`] (source archives): the archive must hold a single top-level
+//!   folder (`curl-8.14.1/…`); it is stripped, so its contents land directly in `dest`. An
+//!   entry outside that folder, or a non-directory at the top level, is an error, not a guess.
+//!   [`Layout::AsIs`] (bundles, layers): paths land as they are. `pax_global_header` entries
+//!   and `./` are ignored.
 //! - Entries with absolute paths or `..` components are refused.
 //! - Symlinks must have a relative target that stays inside `dest`, with `..` only at the start
 //!   of the target (`../../lib/x.h`); `a/../b` is refused because `..` after a symlink resolves
-//!   physically, not lexically. No entry is ever written through a symlink.
+//!   physically, not lexically. Every directory on the way to an entry is a real directory
+//!   made here (never a symlink), so a link's leading `..` climbs the same directories the
+//!   kernel will; a caller confines links further (to an entry of a bundle) with
+//!   [`symlink_stays_within`]. No entry is ever written through a symlink.
 //! - Hard links must name an earlier regular file of the same archive.
 //! - Devices, FIFOs, sparse files and unknown entry types are refused.
 //! - Modes keep the owner/group/other read and execute bits; setuid, setgid, sticky and
@@ -18,12 +26,17 @@
 //!   those of explicit directory entries. Symlink mtimes are not set.
 //! - `ExtractOptions` caps written bytes and entries; the decompressed stream is capped too
 //!   (bytes + 4 KiB per entry + 1 MiB), so data that is skipped rather than written is bounded.
+//!   When the caller's manifest declares the bytes ([`UnpackSpec::declared_bytes`]), they must
+//!   fit the cap and the free space of the destination's file system before anything is
+//!   written, and they become the cap.
+//! - A caller's [`Admission`] sees every entry before any byte of it is written, may refuse it,
+//!   and may pin a regular file's sha256, which is checked as the file is written.
 //!
-//! On error `extract` may leave a partial tree in `dest` but never writes outside it: callers
-//! extract into a temp dir beside the final place and rename it once `extract` returns `Ok`.
+//! On error `unpack` may leave a partial tree in `dest` but never writes outside it: callers
+//! unpack into a staging dir beside the final place and rename it once `unpack` returns `Ok`.
 
 use std::cell::Cell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, File, FileTimes, OpenOptions, Permissions};
@@ -33,6 +46,7 @@ use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use sha2::{Digest, Sha256};
 use tar::EntryType;
 
 /// How the tar stream inside an archive file is compressed.
@@ -133,6 +147,73 @@ pub struct ExtractReport {
     pub files: u64,
     /// Bytes of regular-file content written.
     pub bytes: u64,
+}
+
+/// How entry paths map into the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Source archives: everything inside one top-level folder, which is stripped.
+    StripTopFolder,
+    /// Bundles and registry layers: paths land as they are.
+    AsIs,
+}
+
+/// What [`unpack`] needs besides the stream.
+#[derive(Debug, Clone, Copy)]
+pub struct UnpackSpec<'a> {
+    /// Names the archive in errors: a path, a URL or a digest.
+    pub label: &'a Path,
+    pub layout: Layout,
+    pub limits: ExtractOptions,
+    /// Bytes of file content the caller's manifest declares. Checked against
+    /// `limits.max_total_bytes` and the free space at the destination before anything is
+    /// written; then the cap while unpacking.
+    pub declared_bytes: Option<u64>,
+}
+
+/// One entry as the policy will write it, shown to the caller's [`Admission`] first.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryView<'a> {
+    /// Relative to the destination, after the layout's stripping.
+    pub path: &'a Path,
+    pub kind: EntryKind<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum EntryKind<'a> {
+    Directory,
+    /// A regular file of `size` bytes (from its header: nothing is read yet).
+    File {
+        size: u64,
+        executable: bool,
+    },
+    /// A symlink the policy already judged to stay inside the destination.
+    Symlink {
+        target: &'a Path,
+    },
+    /// A hard link to an earlier regular file (relative to the destination), with that
+    /// file's sha256 when it was pinned and checked.
+    Hardlink {
+        target: &'a Path,
+        sha256: Option<&'a str>,
+    },
+}
+
+/// A caller's own rules on top of the policy (a bundle's manifest, a layer's index).
+pub trait Admission {
+    /// Asked for every entry before any byte of it is written. `Err(reason)` refuses the
+    /// archive; for a regular file, `Ok(Some(sha256))` pins its content, checked as it is
+    /// written.
+    fn admit(&mut self, entry: &EntryView<'_>) -> Result<Option<String>, String>;
+}
+
+/// No rules beyond the policy: source archives.
+pub struct AnyEntry;
+
+impl Admission for AnyEntry {
+    fn admit(&mut self, _: &EntryView<'_>) -> Result<Option<String>, String> {
+        Ok(None)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -278,6 +359,42 @@ pub enum ExtractError {
         expected: u64,
         actual: u64,
     },
+    #[error("entry `{entry}` in {} is refused: {reason}", .archive.display())]
+    Refused {
+        archive: PathBuf,
+        entry: String,
+        reason: String,
+    },
+    #[error(
+        "entry `{entry}` in {} has sha256 {actual}, expected {expected}",
+        .archive.display()
+    )]
+    ContentMismatch {
+        archive: PathBuf,
+        entry: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(
+        "{} declares {declared} bytes of content, more than the limit of {limit} bytes",
+        .archive.display()
+    )]
+    DeclaredTooLarge {
+        archive: PathBuf,
+        declared: u64,
+        limit: u64,
+    },
+    #[error(
+        "{} declares {declared} bytes of content, but {} has only {free} bytes free: free some \
+         space or point --home at a larger disk",
+        .archive.display(), .dest.display()
+    )]
+    NoSpace {
+        archive: PathBuf,
+        dest: PathBuf,
+        declared: u64,
+        free: u64,
+    },
     #[error("entry `{entry}` in {} has a corrupt header", .archive.display())]
     Header {
         archive: PathBuf,
@@ -328,8 +445,6 @@ pub fn extract(
         source,
     })?;
     let compression = detect_compression(archive, head)?;
-    prepare_dest(dest)?;
-
     let decoder = compression
         .decoder(input)
         .map_err(|source| ExtractError::Read {
@@ -337,13 +452,48 @@ pub fn extract(
             after: None,
             source,
         })?;
-    let stream_limit = opts
+    let spec = UnpackSpec {
+        label: archive,
+        layout: Layout::StripTopFolder,
+        limits: *opts,
+        declared_bytes: None,
+    };
+    unpack(decoder, dest, &spec, &mut AnyEntry)
+}
+
+/// Unpacks a (decompressed) tar stream into `dest` under the policy of this module and the
+/// caller's `admission`; blocking. `dest` must be an empty directory or not exist yet.
+pub fn unpack(
+    tar_stream: impl Read,
+    dest: &Path,
+    spec: &UnpackSpec<'_>,
+    admission: &mut dyn Admission,
+) -> Result<ExtractReport, ExtractError> {
+    let archive = spec.label;
+    let mut max_bytes = spec.limits.max_total_bytes;
+    if let Some(declared) = spec.declared_bytes {
+        if declared > max_bytes {
+            return Err(ExtractError::DeclaredTooLarge {
+                archive: archive.to_path_buf(),
+                declared,
+                limit: max_bytes,
+            });
+        }
+        check_free_space(archive, dest, declared)?;
+        max_bytes = declared;
+    }
+    prepare_dest(dest)?;
+    let limits = ExtractOptions {
+        max_total_bytes: max_bytes,
+        max_entries: spec.limits.max_entries,
+    };
+    let stream_limit = limits
         .max_total_bytes
-        .saturating_add(opts.max_entries.saturating_mul(STREAM_OVERHEAD_PER_ENTRY))
+        .saturating_add(limits.max_entries.saturating_mul(STREAM_OVERHEAD_PER_ENTRY))
         .saturating_add(STREAM_OVERHEAD_FIXED);
     let exceeded = Rc::new(Cell::new(false));
     let budget = StreamBudget {
-        inner: decoder,
+        inner: tar_stream,
         remaining: stream_limit,
         exceeded: Rc::clone(&exceeded),
     };
@@ -353,12 +503,14 @@ pub fn extract(
     let mut extractor = Extractor {
         archive,
         dest,
-        opts: *opts,
+        layout: spec.layout,
+        admission,
+        opts: limits,
         stream_limit,
         exceeded,
         top: None,
         real_dirs: HashSet::new(),
-        regular_files: HashSet::new(),
+        regular_files: HashMap::new(),
         dir_times: Vec::new(),
         entries: 0,
         report: ExtractReport::default(),
@@ -375,6 +527,51 @@ pub fn extract(
         last = Some(name);
     }
     extractor.finish()
+}
+
+/// Bytes free for an unprivileged user on the file system that holds `path` (or its nearest
+/// existing ancestor).
+pub fn free_space(path: &Path) -> io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut probe = path;
+    while fs::symlink_metadata(probe).is_err() {
+        match probe.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => probe = parent,
+            _ => {
+                probe = Path::new(".");
+                break;
+            }
+        }
+    }
+    let c_path = std::ffi::CString::new(probe.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path holds a NUL byte"))?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: c_path is a valid C string and stat points to writable memory of the right type.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so it filled the struct.
+    let stat = unsafe { stat.assume_init() };
+    // Both are 32-bit on some targets.
+    #[allow(clippy::unnecessary_cast)]
+    Ok((stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64))
+}
+
+fn check_free_space(archive: &Path, dest: &Path, declared: u64) -> Result<(), ExtractError> {
+    let free = free_space(dest).map_err(|source| ExtractError::Dest {
+        dest: dest.to_path_buf(),
+        source,
+    })?;
+    if declared > free {
+        return Err(ExtractError::NoSpace {
+            archive: archive.to_path_buf(),
+            dest: dest.to_path_buf(),
+            declared,
+            free,
+        });
+    }
+    Ok(())
 }
 
 fn detect_compression(archive: &Path, head: &[u8]) -> Result<Compression, ExtractError> {
@@ -445,6 +642,8 @@ impl<R: Read> Read for StreamBudget<R> {
 struct Extractor<'a> {
     archive: &'a Path,
     dest: &'a Path,
+    layout: Layout,
+    admission: &'a mut dyn Admission,
     opts: ExtractOptions,
     stream_limit: u64,
     exceeded: Rc<Cell<bool>>,
@@ -452,8 +651,9 @@ struct Extractor<'a> {
     top: Option<OsString>,
     /// Paths (relative to dest) known to be real directories, never symlinks.
     real_dirs: HashSet<PathBuf>,
-    /// Paths (relative to dest) currently holding a regular file from this archive.
-    regular_files: HashSet<PathBuf>,
+    /// Paths (relative to dest) currently holding a regular file from this archive, with its
+    /// checked sha256 when the admission pinned one.
+    regular_files: HashMap<PathBuf, Option<String>>,
     dir_times: Vec<(PathBuf, String, SystemTime)>,
     entries: u64,
     report: ExtractReport,
@@ -483,12 +683,13 @@ impl Extractor<'_> {
         let rel = self.strip_top(&raw_path, name, true)?;
         if rel.as_os_str().is_empty() {
             // The top folder itself (or `./`): dest stands in for it.
-            return match kind {
-                EntryType::Directory => Ok(()),
-                _ => Err(ExtractError::NoTopFolder {
+            return match (kind, self.layout) {
+                (EntryType::Directory, _) => Ok(()),
+                (_, Layout::StripTopFolder) => Err(ExtractError::NoTopFolder {
                     archive: self.archive.to_path_buf(),
                     entry: name.to_owned(),
                 }),
+                (_, Layout::AsIs) => Err(self.unsafe_path(name, "an empty path")),
             };
         }
         match kind {
@@ -517,6 +718,9 @@ impl Extractor<'_> {
                 }
             }
         }
+        if self.layout == Layout::AsIs {
+            return Ok(parts.iter().collect());
+        }
         let Some((first, rest)) = parts.split_first() else {
             return Ok(PathBuf::new());
         };
@@ -539,6 +743,7 @@ impl Extractor<'_> {
             .header()
             .mode()
             .map_err(|source| self.header_error(name, source))?;
+        self.admit(rel, EntryKind::Directory, name)?;
         self.ensure_dir(rel, name)?;
         let path = self.dest.join(rel);
         fs::set_permissions(&path, Permissions::from_mode(dir_mode(mode)))
@@ -558,6 +763,13 @@ impl Extractor<'_> {
         name: &str,
     ) -> Result<(), ExtractError> {
         let size = entry.size();
+        let mode = entry
+            .header()
+            .mode()
+            .map_err(|source| self.header_error(name, source))?;
+        let executable = mode & 0o111 != 0;
+        // The caller's declared size first: its refusal says more than the total's.
+        let pinned = self.admit(rel, EntryKind::File { size, executable }, name)?;
         if self.report.bytes.saturating_add(size) > self.opts.max_total_bytes {
             return Err(ExtractError::TooManyBytes {
                 archive: self.archive.to_path_buf(),
@@ -566,10 +778,7 @@ impl Extractor<'_> {
                 limit: self.opts.max_total_bytes,
             });
         }
-        let mode = entry
-            .header()
-            .mode()
-            .map_err(|source| self.header_error(name, source))?;
+        let mut hasher = pinned.as_ref().map(|_| Sha256::new());
         let mtime = entry_mtime(entry);
         self.ensure_parent(rel, name)?;
         let path = self.dest.join(rel);
@@ -598,6 +807,9 @@ impl Extractor<'_> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(source) => return Err(self.entry_read_error(source, name)),
             };
+            if let Some(h) = hasher.as_mut() {
+                h.update(&self.buf[..n]);
+            }
             file.write_all(&self.buf[..n])
                 .map_err(|source| self.write_error(name, &path, source))?;
             written += n as u64;
@@ -610,6 +822,17 @@ impl Extractor<'_> {
                 actual: written,
             });
         }
+        if let (Some(expected), Some(h)) = (&pinned, hasher) {
+            let actual = hex::encode(h.finalize());
+            if actual != *expected {
+                return Err(ExtractError::ContentMismatch {
+                    archive: self.archive.to_path_buf(),
+                    entry: name.to_owned(),
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
         file.set_permissions(Permissions::from_mode(file_mode(mode)))
             .map_err(|source| self.write_error(name, &path, source))?;
         if let Some(mtime) = mtime {
@@ -618,7 +841,7 @@ impl Extractor<'_> {
         }
         self.report.files += 1;
         self.report.bytes += written;
-        self.regular_files.insert(rel.to_path_buf());
+        self.regular_files.insert(rel.to_path_buf(), pinned);
         Ok(())
     }
 
@@ -640,6 +863,7 @@ impl Extractor<'_> {
                 target: target.to_string_lossy().into_owned(),
             });
         }
+        self.admit(rel, EntryKind::Symlink { target: &target }, name)?;
         self.ensure_parent(rel, name)?;
         let path = self.dest.join(rel);
         let result = match std::os::unix::fs::symlink(&target, &path) {
@@ -672,9 +896,18 @@ impl Extractor<'_> {
         let target = self
             .strip_top(&raw_target, name, false)
             .map_err(|_| refused())?;
-        if target == rel || !self.regular_files.contains(&target) {
+        let Some(sha256) = self.regular_files.get(&target).filter(|_| target != rel) else {
             return Err(refused());
-        }
+        };
+        let sha256 = sha256.clone();
+        self.admit(
+            rel,
+            EntryKind::Hardlink {
+                target: &target,
+                sha256: sha256.as_deref(),
+            },
+            name,
+        )?;
         self.ensure_parent(rel, name)?;
         let source_path = self.dest.join(&target);
         let path = self.dest.join(rel);
@@ -687,8 +920,24 @@ impl Extractor<'_> {
         };
         result.map_err(|source| self.write_error(name, &path, source))?;
         self.report.files += 1;
-        self.regular_files.insert(rel.to_path_buf());
+        self.regular_files.insert(rel.to_path_buf(), sha256);
         Ok(())
+    }
+
+    /// The caller's rules; a refusal names the entry and the caller's reason.
+    fn admit(
+        &mut self,
+        rel: &Path,
+        kind: EntryKind<'_>,
+        name: &str,
+    ) -> Result<Option<String>, ExtractError> {
+        self.admission
+            .admit(&EntryView { path: rel, kind })
+            .map_err(|reason| ExtractError::Refused {
+                archive: self.archive.to_path_buf(),
+                entry: name.to_owned(),
+                reason,
+            })
     }
 
     fn ensure_parent(&mut self, rel: &Path, name: &str) -> Result<(), ExtractError> {
@@ -756,7 +1005,7 @@ impl Extractor<'_> {
     }
 
     fn finish(self) -> Result<ExtractReport, ExtractError> {
-        if self.top.is_none() {
+        if self.top.is_none() && self.layout == Layout::StripTopFolder {
             return Err(ExtractError::Empty {
                 archive: self.archive.to_path_buf(),
             });
@@ -837,11 +1086,28 @@ impl Extractor<'_> {
 }
 
 /// True if a symlink at `link` (relative to dest) with `target` resolves inside dest.
+fn symlink_stays_inside(link: &Path, target: &Path) -> bool {
+    symlink_stays_within(link, target, 0)
+}
+
+/// True if a symlink at `link` (relative to dest) with `target` resolves inside the first
+/// `root_depth` components of `link` (`packages-v1/<key>` is depth 2): a bundle's entry.
 ///
 /// `..` is allowed only before the first name: after a name, which may itself be a symlink,
-/// the kernel resolves `..` physically and a lexical check would be fooled (`s -> .`, `t -> s/..`).
-fn symlink_stays_inside(link: &Path, target: &Path) -> bool {
-    let depth = link.components().count().saturating_sub(1);
+/// the kernel resolves `..` physically and a lexical check would be fooled (`s -> ..`,
+/// `t -> s/s/../..`). The leading `..`s climb real directories, as the policy makes every
+/// directory on the way to an entry, and every symlink they may pass later obeys this rule
+/// too, so what holds lexically here holds physically.
+pub fn symlink_stays_within(link: &Path, target: &Path, root_depth: usize) -> bool {
+    let parts = link.components().count();
+    if link
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_)))
+        || parts <= root_depth
+    {
+        return false;
+    }
+    let depth = parts - 1 - root_depth;
     let mut up = 0;
     let mut named = false;
     for component in target.components() {
@@ -1813,5 +2079,322 @@ mod tests {
         stream.pax_global_header("comment=x");
         let err = scene.refuse(&stream.finish());
         assert!(matches!(err, ExtractError::Empty { .. }), "{err}");
+    }
+
+    // ---- properties (proptest: 256 cases each by default; PROPTEST_CASES=N for a long run) ----
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// One tar entry of a generated sequence.
+        #[derive(Debug, Clone)]
+        enum Op {
+            Dir(String),
+            File(String, usize, u32),
+            Symlink(String, String),
+            Hardlink(String, String),
+            Fifo(String),
+        }
+
+        fn component() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("a".to_string()),
+                Just("b".to_string()),
+                Just("s".to_string()),
+                Just("..".to_string()),
+                Just(".".to_string()),
+                Just(String::new()),
+                Just("outside".to_string()),
+                Just("etc".to_string()),
+                "[a-z.]{1,4}",
+            ]
+        }
+
+        /// Hostile names: `..`, `.`, empty parts, absolute, names of things outside; most under
+        /// `top/` so that the source-archive layout gets past its first check too.
+        fn name() -> impl Strategy<Value = String> {
+            let random =
+                (0u8..10, prop::collection::vec(component(), 1..5)).prop_map(|(how, parts)| {
+                    let p = parts.join("/");
+                    match how {
+                        0 => format!("/{p}"),
+                        1 => p,
+                        _ => format!("top/{p}"),
+                    }
+                });
+            // Few names, so that entries meet: a link, then an entry or a link through it.
+            let few = (
+                any::<bool>(),
+                prop::sample::select(vec!["s", "a/s", "a/t", "a/s/x", "s/a", "b", "a"]),
+            )
+                .prop_map(|(top, n)| {
+                    if top {
+                        format!("top/{n}")
+                    } else {
+                        n.to_string()
+                    }
+                });
+            prop_oneof![2 => random, 3 => few]
+        }
+
+        /// Targets that climb through earlier links: `s/s/../..` walks down two names that
+        /// may be links (`s -> .`, `a/s -> ..`) and back up, which lexically stays where it
+        /// started and physically need not.
+        fn climbing() -> impl Strategy<Value = String> {
+            (
+                1usize..3,
+                prop::sample::select(vec!["s", "a/s"]),
+                1usize..5,
+                prop::sample::select(vec!["", "outside"]),
+            )
+                .prop_map(|(down, via, up, last)| {
+                    let mut t = format!("{via}/").repeat(down);
+                    t.push_str(&"../".repeat(up));
+                    t.push_str(last);
+                    if t.is_empty() { ".".to_string() } else { t }
+                })
+        }
+
+        /// Link targets: relative with `..` anywhere, climbing through links, absolute, at the
+        /// scene's outside dir.
+        fn target() -> impl Strategy<Value = String> {
+            prop_oneof![
+                3 => prop::collection::vec(component(), 1..7).prop_map(|p| p.join("/")),
+                4 => climbing(),
+                2 => Just("..".to_string()),
+                1 => Just(".".to_string()),
+                1 => name(),
+                1 => Just("/etc".to_string()),
+                1 => Just("../outside".to_string()),
+            ]
+        }
+
+        /// Link sequences: few short names, so that links meet and later ones go through
+        /// earlier ones.
+        fn link_name() -> impl Strategy<Value = String> {
+            prop::collection::vec(prop::sample::select(vec!["a", "b", "s", "t"]), 1..4)
+                .prop_map(|p| p.join("/"))
+        }
+
+        fn link_target() -> impl Strategy<Value = String> {
+            prop_oneof![
+                2 => climbing(),
+                1 => Just("..".to_string()),
+                1 => Just(".".to_string()),
+                1 => prop::collection::vec(prop::sample::select(vec!["a", "s", "..", "."]), 1..8)
+                    .prop_map(|p| p.join("/")),
+            ]
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                2 => name().prop_map(Op::Dir),
+                3 => (name(), 0usize..64, prop::sample::select(vec![0o644, 0o755, 0o4755, 0o2777, 0o1777, 0o000]))
+                    .prop_map(|(n, len, mode)| Op::File(n, len, mode)),
+                6 => (name(), target()).prop_map(|(n, t)| Op::Symlink(n, t)),
+                8 => (link_name(), link_target()).prop_map(|(n, t)| Op::Symlink(n, t)),
+                2 => (name(), name()).prop_map(|(n, t)| Op::Hardlink(n, t)),
+                1 => name().prop_map(Op::Fifo),
+            ]
+        }
+
+        fn archive(ops: &[Op]) -> Vec<u8> {
+            let mut stream = TarStream::new();
+            for op in ops {
+                match op {
+                    Op::Dir(n) => stream.raw(n.as_bytes(), EntryType::Directory, 0o777, b"", b""),
+                    Op::File(n, len, mode) => stream.raw(
+                        n.as_bytes(),
+                        EntryType::Regular,
+                        *mode,
+                        b"",
+                        &vec![b'x'; *len],
+                    ),
+                    Op::Symlink(n, t) => {
+                        stream.raw(n.as_bytes(), EntryType::Symlink, 0o777, t.as_bytes(), b"")
+                    }
+                    Op::Hardlink(n, t) => {
+                        stream.raw(n.as_bytes(), EntryType::Link, 0o644, t.as_bytes(), b"")
+                    }
+                    Op::Fifo(n) => stream.raw(n.as_bytes(), EntryType::Fifo, 0o666, b"", b""),
+                }
+            }
+            stream.finish()
+        }
+
+        /// Where `path` leads, following symlinks as the kernel does; components that do not
+        /// exist are taken as they are. `None` for a loop (which leads nowhere).
+        fn resolve(path: &Path) -> Option<PathBuf> {
+            let mut out = PathBuf::from("/");
+            let mut todo: Vec<OsString> = Vec::new();
+            let push = |todo: &mut Vec<OsString>, p: &Path| {
+                for c in p.components().rev() {
+                    todo.push(c.as_os_str().to_os_string());
+                }
+            };
+            push(&mut todo, path);
+            let mut hops = 0;
+            while let Some(c) = todo.pop() {
+                match c.to_str() {
+                    Some("/") => out = PathBuf::from("/"),
+                    Some(".") => {}
+                    Some("..") => {
+                        out.pop();
+                    }
+                    _ => {
+                        let next = out.join(&c);
+                        match fs::symlink_metadata(&next) {
+                            Ok(m) if m.file_type().is_symlink() => {
+                                hops += 1;
+                                if hops > 64 {
+                                    return None;
+                                }
+                                push(&mut todo, &fs::read_link(&next).unwrap());
+                            }
+                            _ => out = next,
+                        }
+                    }
+                }
+            }
+            Some(out)
+        }
+
+        /// Every path under `dir`, not following links.
+        fn tree(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                out.push(p.clone());
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    tree(&p, out);
+                }
+            }
+        }
+
+        /// The scene after an unpack, whatever its result: nothing outside `dest` changed, no
+        /// link in it leads out of it, no device or FIFO, no setuid/setgid/sticky, no
+        /// group/other write.
+        fn check_contained(scene: &Scene, keep: &Path) -> Result<(), TestCaseError> {
+            let mut outside = scene.outside_listing();
+            outside.sort();
+            prop_assert_eq!(outside, vec![OsString::from("outside")]);
+            prop_assert_eq!(fs::read(keep).unwrap(), b"keep".to_vec());
+            prop_assert_eq!(fs::metadata(keep).unwrap().nlink(), 1);
+            prop_assert_eq!(fs::read_dir(keep.parent().unwrap()).unwrap().count(), 1);
+            let Ok(dest) = fs::canonicalize(&scene.dest) else {
+                return Ok(());
+            };
+            let mut all = Vec::new();
+            tree(&dest, &mut all);
+            for p in all {
+                let meta = fs::symlink_metadata(&p).unwrap();
+                let kind = meta.file_type();
+                if kind.is_symlink() {
+                    if let Some(to) = resolve(&p) {
+                        prop_assert!(
+                            to.starts_with(&dest),
+                            "{} leads to {}",
+                            p.display(),
+                            to.display()
+                        );
+                    }
+                } else {
+                    prop_assert!(
+                        kind.is_file() || kind.is_dir(),
+                        "{} is special",
+                        p.display()
+                    );
+                    prop_assert_eq!(meta.mode() & 0o7022, 0, "{}", p.display());
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// Arbitrary sequences of hostile entries, in both layouts: never a panic, never
+            /// anything outside the destination.
+            #[test]
+            fn nothing_escapes_whatever_the_entries(ops in prop::collection::vec(op(), 1..12)) {
+                let bytes = archive(&ops);
+                for layout in [Layout::AsIs, Layout::StripTopFolder] {
+                    let scene = Scene::new();
+                    let keep = scene.root.join("outside/keep");
+                    fs::create_dir(keep.parent().unwrap()).unwrap();
+                    fs::write(&keep, b"keep").unwrap();
+                    let label = scene.root.join("input.tar");
+                    let spec = UnpackSpec {
+                        label: &label,
+                        layout,
+                        limits: ExtractOptions { max_total_bytes: 1 << 20, max_entries: 64 },
+                        declared_bytes: None,
+                    };
+                    let _ = unpack(bytes.as_slice(), &scene.dest, &spec, &mut AnyEntry);
+                    check_contained(&scene, &keep)?;
+                }
+            }
+
+            /// Arbitrary bytes as a tar stream: an error or a tree, never a panic or an escape.
+            #[test]
+            fn garbage_streams_are_errors(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+                let scene = Scene::new();
+                let keep = scene.root.join("outside/keep");
+                fs::create_dir(keep.parent().unwrap()).unwrap();
+                fs::write(&keep, b"keep").unwrap();
+                let label = scene.root.join("input.tar");
+                let spec = UnpackSpec {
+                    label: &label,
+                    layout: Layout::AsIs,
+                    limits: ExtractOptions { max_total_bytes: 1 << 20, max_entries: 64 },
+                    declared_bytes: None,
+                };
+                let _ = unpack(bytes.as_slice(), &scene.dest, &spec, &mut AnyEntry);
+                check_contained(&scene, &keep)?;
+            }
+
+            /// The link rule itself, with an entry root (`root_depth` leading components, as
+            /// bundles use): links it admits, made in order over real directories, resolve
+            /// physically inside their root, through any earlier link.
+            #[test]
+            fn links_the_rule_admits_stay_in_their_root(
+                links in prop::collection::vec((link_name(), link_target()), 1..10),
+                depth in 0usize..3,
+            ) {
+                let scene = Scene::new();
+                fs::create_dir(&scene.dest).unwrap();
+                let dest = fs::canonicalize(&scene.dest).unwrap();
+                let mut made = Vec::new();
+                for (link, target) in links {
+                    let link = PathBuf::from(link);
+                    let target = PathBuf::from(target);
+                    if !symlink_stays_within(&link, &target, depth) {
+                        continue;
+                    }
+                    // The policy's invariant: every directory on the way is a real one.
+                    let mut on_the_way = dest.clone();
+                    let mut blocked = false;
+                    for part in link.parent().unwrap().components() {
+                        on_the_way.push(part);
+                        match fs::symlink_metadata(&on_the_way) {
+                            Ok(m) if m.is_dir() => {}
+                            Ok(_) => { blocked = true; break; }
+                            Err(_) => fs::create_dir(&on_the_way).unwrap(),
+                        }
+                    }
+                    if blocked || fs::symlink_metadata(dest.join(&link)).is_ok() {
+                        continue;
+                    }
+                    std::os::unix::fs::symlink(&target, dest.join(&link)).unwrap();
+                    made.push(link);
+                }
+                for link in made {
+                    let root: PathBuf = dest.join(link.components().take(depth).collect::<PathBuf>());
+                    if let Some(to) = resolve(&dest.join(&link)) {
+                        prop_assert!(to.starts_with(&root), "{} leads to {}, outside {}", link.display(), to.display(), root.display());
+                    }
+                }
+            }
+        }
     }
 }

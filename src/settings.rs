@@ -24,6 +24,10 @@ pub enum SettingsError {
         path: PathBuf,
         problem: crate::shell::UnsafePath,
     },
+    #[error(
+        "--max-download (CROSSROOT_MAX_DOWNLOAD) `{0}` is not a size: expected bytes, or a number with K, M, G or T (powers of 1024), e.g. 512M"
+    )]
+    BadSize(String),
 }
 
 /// Reads environment variables; tests pass a map instead of the process environment.
@@ -61,6 +65,8 @@ pub struct Settings {
     /// Debian archive mirrors: `CROSSROOT_DEBIAN_MIRRORS`, else the host's apt configuration.
     pub debian_mirrors: Vec<String>,
     pub offline: bool,
+    /// The most bytes of a download without a pinned size, and of what a bundle unpacks to.
+    pub max_download: u64,
     pub jobs: usize,
     pub verbosity: Verbosity,
     pub host: HostEnv,
@@ -77,6 +83,23 @@ fn parse_mirror(s: &str) -> Result<Mirror, SettingsError> {
             Err(SettingsError::BadMirror(s.to_string()))
         }
     }
+}
+
+/// `1048576`, `512K`, `16M`, `2G`, `1T` (also `16MiB`, `16MB`: powers of 1024 all).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(digits);
+    let n: u64 = n.parse().ok()?;
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        _ => return None,
+    };
+    n.checked_mul(1u64 << shift)
 }
 
 fn split_list(s: &str) -> impl Iterator<Item = &str> {
@@ -119,6 +142,10 @@ impl Settings {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let max_download = match &args.max_download {
+            Some(s) => parse_size(s).ok_or_else(|| SettingsError::BadSize(s.clone()))?,
+            None => crate::fetch::DEFAULT_MAX_DOWNLOAD,
+        };
         let offline = args.offline
             || env
                 .var("CROSSROOT_OFFLINE")
@@ -141,6 +168,7 @@ impl Settings {
             mirrors,
             debian_mirrors,
             offline,
+            max_download,
             jobs,
             verbosity,
             host: HostEnv {
@@ -219,6 +247,29 @@ mod tests {
         );
         let err = Settings::resolve(&args(&["--home", "/tmp/x", "-j", "0"]), &env).unwrap_err();
         assert!(matches!(err, SettingsError::ZeroJobs));
+    }
+
+    #[test]
+    fn max_download_takes_sizes_with_binary_suffixes() {
+        let env = BTreeMap::new();
+        let s = Settings::resolve(&args(&["--home", "/tmp/x"]), &env).unwrap();
+        assert_eq!(s.max_download, 2 << 30);
+        for (text, bytes) in [
+            ("1048576", 1 << 20),
+            ("512K", 512 << 10),
+            ("16M", 16 << 20),
+            ("2g", 2 << 30),
+            ("1TiB", 1 << 40),
+        ] {
+            let s = Settings::resolve(&args(&["--home", "/tmp/x", "--max-download", text]), &env)
+                .unwrap();
+            assert_eq!(s.max_download, bytes, "{text}");
+        }
+        for bad in ["", "12X", "-1", "M", "99999999999999999999G"] {
+            let flag = format!("--max-download={bad}");
+            let err = Settings::resolve(&args(&["--home", "/tmp/x", &flag]), &env).unwrap_err();
+            assert!(matches!(err, SettingsError::BadSize(_)), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -4,11 +4,13 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::{demo, installed_zig, stderr, stdout, walk};
+use common::{
+    BundleEntry as Entry, demo, installed_zig, read_bundle as read_entries, stderr, stdout, walk,
+    write_bundle as write_entries,
+};
 
 fn json(out: &std::process::Output) -> serde_json::Map<String, serde_json::Value> {
     assert!(out.status.success(), "{}", stderr(out));
@@ -187,65 +189,6 @@ fn an_exported_bundle_works_in_another_home_at_another_path() {
     );
 }
 
-/// One tar entry as read back: header, path, link name and data.
-#[derive(Clone)]
-struct Entry {
-    header: tar::Header,
-    path: String,
-    link: Option<String>,
-    data: Vec<u8>,
-}
-
-fn read_entries(bundle: &Path) -> Vec<Entry> {
-    let dec = zstd::Decoder::new(std::fs::File::open(bundle).unwrap()).unwrap();
-    let mut ar = tar::Archive::new(dec);
-    let mut out = Vec::new();
-    for e in ar.entries().unwrap() {
-        let mut e = e.unwrap();
-        let header = e.header().clone();
-        let path = String::from_utf8(e.path_bytes().into_owned()).unwrap();
-        let link = e
-            .link_name_bytes()
-            .map(|b| String::from_utf8(b.into_owned()).unwrap());
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        out.push(Entry {
-            header,
-            path,
-            link,
-            data,
-        });
-    }
-    out
-}
-
-fn write_entries(bundle: &Path, entries: &[Entry]) {
-    let f = std::fs::File::create(bundle).unwrap();
-    let mut zst = zstd::Encoder::new(f, 1).unwrap();
-    {
-        let mut tar = tar::Builder::new(&mut zst);
-        for e in entries {
-            let mut h = e.header.clone();
-            h.set_size(e.data.len() as u64);
-            if e.path.split('/').any(|c| c == "..") {
-                // tar's own path setters refuse `..`: write the raw name.
-                assert!(e.path.len() < 100, "test paths with .. stay short");
-                let old = h.as_old_mut();
-                old.name = [0; 100];
-                old.name[..e.path.len()].copy_from_slice(e.path.as_bytes());
-                h.set_cksum();
-                tar.append(&h, e.data.as_slice()).unwrap();
-            } else if let Some(link) = &e.link {
-                tar.append_link(&mut h, &e.path, link).unwrap();
-            } else {
-                tar.append_data(&mut h, &e.path, e.data.as_slice()).unwrap();
-            }
-        }
-        tar.finish().unwrap();
-    }
-    zst.finish().unwrap();
-}
-
 #[test]
 fn a_changed_bundle_is_refused_and_nothing_is_installed() {
     let d = demo();
@@ -333,7 +276,7 @@ fn a_changed_bundle_is_refused_and_nothing_is_installed() {
             .into_iter()
             .filter(|p| {
                 let s = p.to_string_lossy();
-                s.contains("packages-v1/") || s.contains("sysroots-v1/") || s.contains(".import-")
+                s.contains("packages-v1/") || s.contains("sysroots-v1/") || s.contains(".tmp-")
             })
             .filter(|p| !p.to_string_lossy().ends_with(".lock"))
             .collect();

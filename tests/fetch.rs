@@ -232,6 +232,7 @@ fn artifact(file: &str, bytes: &[u8]) -> SourceArtifact {
     SourceArtifact {
         file: file.to_string(),
         sha256: sha256(bytes),
+        size: None,
         urls: vec![],
         debian: None,
         signature: None,
@@ -247,6 +248,7 @@ fn config(downloads: &Path) -> FetchConfig {
         concurrency: 4,
         timeout: Duration::from_secs(5),
         retries: 1,
+        max_download: crossroot::fetch::DEFAULT_MAX_DOWNLOAD,
     }
 }
 
@@ -957,4 +959,95 @@ async fn unpinned_small_files_keep_the_https_rule_the_size_limit_and_offline() {
         .unwrap();
     assert_eq!(bytes, b"from dir");
     assert_eq!(server.requests().len(), before, "offline makes no request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_size_refuses_longer_and_shorter_files_and_keeps_no_partial() {
+    let bytes = random_bytes(20_000, 21);
+    let longer = [bytes.clone(), random_bytes(5_000, 22)].concat();
+    let shorter = bytes[..15_000].to_vec();
+    let (l, s) = (longer.clone(), shorter.clone());
+    let server = Server::start(Duration::ZERO, move |r, _| Reply::Body {
+        bytes: if r.path.starts_with("/long") {
+            l.clone()
+        } else {
+            s.clone()
+        },
+        ranges: false,
+    })
+    .await;
+    let mirror = tempfile::tempdir().unwrap();
+    std::fs::write(mirror.path().join("pkg-1.0.tar.gz"), &longer).unwrap();
+    let mut a = artifact("pkg-1.0.tar.gz", &bytes);
+    a.size = Some(bytes.len() as u64);
+    let cases = [
+        (
+            Mirror::Url(server.url("/long")),
+            "more than 20000 bytes (the recipe pins 20000)",
+        ),
+        (
+            Mirror::Url(server.url("/short")),
+            "15000 bytes, but the recipe pins 20000",
+        ),
+        (
+            Mirror::Dir(mirror.path().to_path_buf()),
+            "more than 20000 bytes (the recipe pins 20000)",
+        ),
+    ];
+    for (m, want) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut cfg = config(tmp.path());
+        cfg.mirrors = vec![m.clone()];
+        let err = fetcher(cfg)
+            .fetch("pkg 1.0", std::slice::from_ref(&a))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{m}: {err}");
+        assert!(!partial_of(tmp.path(), &a).exists(), "{m}: partial kept");
+        assert!(!cached_path(tmp.path(), &a).exists(), "{m}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpinned_file_stops_at_the_cap_and_a_kept_partial_past_it_is_dropped() {
+    let bytes = random_bytes(50_000, 23);
+    let body = bytes.clone();
+    let server = Server::start(Duration::ZERO, move |_, _| Reply::Body {
+        bytes: body.clone(),
+        ranges: true,
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let a = artifact("pkg-1.0.tar.gz", &bytes);
+    let mut cfg = config(tmp.path());
+    cfg.mirrors = vec![Mirror::Url(server.url("/m"))];
+    cfg.max_download = 10_000;
+    let err = fetcher(cfg.clone())
+        .fetch("pkg 1.0", std::slice::from_ref(&a))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more than 10000 bytes, the limit"), "{err}");
+    assert!(!partial_of(tmp.path(), &a).exists());
+
+    // A partial larger than the cap (kept by a run with a larger one) is not resumed.
+    std::fs::create_dir_all(tmp.path().join(&a.sha256)).unwrap();
+    std::fs::write(partial_of(tmp.path(), &a), &bytes[..20_000]).unwrap();
+    let before = server.requests().len();
+    let err = fetcher(cfg.clone())
+        .fetch("pkg 1.0", std::slice::from_ref(&a))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more than 10000 bytes"), "{err}");
+    assert_eq!(server.requests()[before].range, None, "asked from byte 0");
+    assert!(!partial_of(tmp.path(), &a).exists());
+
+    cfg.max_download = 50_000;
+    let f = fetcher(cfg)
+        .fetch("pkg 1.0", std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    assert_fetched(&f, tmp.path(), &a, &bytes);
 }

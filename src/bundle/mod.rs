@@ -7,10 +7,14 @@
 //! sysroots-v1/<triple>/<key16>/…             the sysroots; a file already in the bundle is a hard link
 //! ```
 //!
-//! Import stages everything beside the store and checks it against the manifest (content,
-//! extra or missing files, paths that leave their entry) before anything is installed; then
-//! it rewrites the compiler wrappers for this machine's zig and this home, renames each entry
-//! into place and writes its completion marker last.
+//! Import reads the manifest, refuses a bundle that declares more than the size limit or the
+//! free disk space, then unpacks the rest under the extraction policy of [`crate::extract`]
+//! (the one every archive crossroot unpacks goes through), in a staging directory of the home
+//! taken under the import lock, checking each entry against the manifest (declared size
+//! before any byte, content hash, no extra or missing files, no link out of its entry) before
+//! anything is installed. Then it rewrites the compiler wrappers for this machine's zig and
+//! this home, never through a link, renames each entry into place and writes its completion
+//! marker last.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
@@ -22,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::build::HostTools;
 use crate::cache::{self, EntryLock, Home, MARKER};
+use crate::extract::{self, Admission, EntryKind, EntryView, ExtractError};
 use crate::report::Reporter;
 use crate::sysroot::{self, MANIFEST, Manifest, Sysroot};
 use crate::target::Target;
@@ -53,6 +58,20 @@ pub enum BundleError {
     Format { bundle: PathBuf, found: u32 },
     #[error("bundle {bundle} is damaged or was changed: {problem}; nothing was installed")]
     Tampered { bundle: PathBuf, problem: String },
+    #[error(
+        "bundle {bundle} unpacks to {declared} bytes, more than the limit of {limit} bytes; nothing was installed\nhint: raise the limit with --max-download or CROSSROOT_MAX_DOWNLOAD if you trust this bundle"
+    )]
+    TooLarge {
+        bundle: PathBuf,
+        declared: u64,
+        limit: u64,
+    },
+    #[error("could not unpack bundle {bundle}; nothing was installed")]
+    Unpack {
+        bundle: PathBuf,
+        #[source]
+        source: ExtractError,
+    },
     #[error(
         "the sysroots to export were built with different compilers ({a} and {b}); export them separately"
     )]
@@ -121,7 +140,8 @@ impl BundledFile {
 }
 
 impl BundleManifest {
-    /// Bytes of distinct content (a file a package and a sysroot share counts once).
+    /// Bytes of distinct content (a file a package and a sysroot share counts once); sizes
+    /// a hostile manifest makes overflow saturate, so they stay over every limit.
     pub fn bytes(&self) -> u64 {
         let mut seen = BTreeSet::new();
         self.files
@@ -130,7 +150,7 @@ impl BundleManifest {
                 BundledFile::File { sha256, size, .. } if seen.insert(sha256) => *size,
                 _ => 0,
             })
-            .sum()
+            .fold(0u64, u64::saturating_add)
     }
 }
 
@@ -358,14 +378,11 @@ pub fn export(home: &Home, sysroots: &[Sysroot], out: &Path) -> Result<ExportSum
     })
 }
 
-/// `zig 0.15.2 (sha256 0123456789ab…)`, for messages.
+/// `zig 0.15.2 (sha256 0123456789ab…)`, for messages (of a bundle's manifest too, whose
+/// sha256 may be any text).
 pub fn short_id(t: &ToolchainId) -> String {
-    format!(
-        "{} {} (sha256 {}…)",
-        t.name,
-        t.version,
-        &t.sha256[..12.min(t.sha256.len())]
-    )
+    let sha: String = t.sha256.chars().take(12).collect();
+    format!("{} {} (sha256 {sha}…)", t.name, t.version)
 }
 
 fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
@@ -379,61 +396,99 @@ fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
     h
 }
 
-fn open(
-    bundle: &Path,
-) -> Result<tar::Archive<zstd::Decoder<'static, io::BufReader<File>>>, BundleError> {
+/// The bundle's tar stream, decompressed.
+fn open(bundle: &Path) -> Result<impl Read, BundleError> {
     let f = File::open(bundle).map_err(io_err("open", bundle))?;
-    let dec = zstd::Decoder::new(f).map_err(|e| BundleError::NotABundle {
+    zstd::Decoder::new(f).map_err(|e| BundleError::NotABundle {
         bundle: bundle.to_path_buf(),
         detail: format!("not zstd-compressed ({e})"),
-    })?;
-    Ok(tar::Archive::new(dec))
+    })
 }
 
+/// Reads the first tar entry, the manifest, from `stream` and leaves the stream at the next
+/// entry's header, so the rest is a tar stream of its own for [`extract::unpack`].
 fn read_manifest_entry(
     bundle: &Path,
-    entry: Option<io::Result<tar::Entry<'_, impl Read>>>,
+    stream: &mut impl Read,
 ) -> Result<BundleManifest, BundleError> {
     let not = |detail: String| BundleError::NotABundle {
         bundle: bundle.to_path_buf(),
         detail,
     };
-    let mut e = entry
-        .ok_or_else(|| not("it is empty".into()))?
-        .map_err(|e| not(e.to_string()))?;
-    if e.path_bytes().as_ref() != BUNDLE_MANIFEST.as_bytes()
-        || e.header().entry_type() != tar::EntryType::Regular
+    let mut block = [0u8; 512];
+    stream
+        .read_exact(&mut block)
+        .map_err(|e| not(format!("it does not start with a tar header ({e})")))?;
+    let header = tar::Header::from_byte_slice(&block);
+    let computed: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(*b)
+            }
+        })
+        .sum();
+    if header.cksum().ok() != Some(computed) {
+        return Err(not("its first block is not a tar header".into()));
+    }
+    if header.path_bytes().as_ref() != BUNDLE_MANIFEST.as_bytes()
+        || header.entry_type() != tar::EntryType::Regular
     {
         return Err(not(format!("its first entry is not {BUNDLE_MANIFEST}")));
     }
-    if e.size() > MAX_MANIFEST {
-        return Err(not(format!("{BUNDLE_MANIFEST} is {} bytes", e.size())));
+    let size = header
+        .entry_size()
+        .map_err(|e| not(format!("{BUNDLE_MANIFEST}: {e}")))?;
+    if size > MAX_MANIFEST {
+        return Err(not(format!("{BUNDLE_MANIFEST} is {size} bytes")));
     }
     let mut text = Vec::new();
-    e.read_to_end(&mut text).map_err(|e| not(e.to_string()))?;
+    stream
+        .take(size)
+        .read_to_end(&mut text)
+        .map_err(|e| not(e.to_string()))?;
+    if text.len() as u64 != size {
+        return Err(not(format!("{BUNDLE_MANIFEST} is cut short")));
+    }
+    let padding = (512 - size % 512) % 512;
+    io::copy(&mut stream.take(padding), &mut io::sink()).map_err(|e| not(e.to_string()))?;
+    parse_manifest(&text).map_err(|e| match e {
+        ManifestError::Format(found) => BundleError::Format {
+            bundle: bundle.to_path_buf(),
+            found,
+        },
+        ManifestError::Json(e) => not(format!("{BUNDLE_MANIFEST}: {e}")),
+    })
+}
+
+/// Why manifest bytes are not a manifest this crossroot reads.
+#[derive(Debug)]
+pub enum ManifestError {
+    /// Another bundle format.
+    Format(u32),
+    Json(serde_json::Error),
+}
+
+/// Parses the manifest's bytes: the format first, so a newer bundle says so.
+pub fn parse_manifest(text: &[u8]) -> Result<BundleManifest, ManifestError> {
     #[derive(Deserialize)]
     struct Version {
         format: u32,
     }
-    let v: Version =
-        serde_json::from_slice(&text).map_err(|e| not(format!("{BUNDLE_MANIFEST}: {e}")))?;
+    let v: Version = serde_json::from_slice(text).map_err(ManifestError::Json)?;
     if v.format != BUNDLE_FORMAT {
-        return Err(BundleError::Format {
-            bundle: bundle.to_path_buf(),
-            found: v.format,
-        });
+        return Err(ManifestError::Format(v.format));
     }
-    serde_json::from_slice(&text).map_err(|e| not(format!("{BUNDLE_MANIFEST}: {e}")))
+    serde_json::from_slice(text).map_err(ManifestError::Json)
 }
 
 /// Reads only the manifest (the first entry), to decide about a bundle before unpacking it.
 pub fn read_manifest(bundle: &Path) -> Result<BundleManifest, BundleError> {
-    let mut ar = open(bundle)?;
-    let mut entries = ar.entries().map_err(|e| BundleError::NotABundle {
-        bundle: bundle.to_path_buf(),
-        detail: e.to_string(),
-    })?;
-    read_manifest_entry(bundle, entries.next())
+    let mut stream = open(bundle)?;
+    read_manifest_entry(bundle, &mut stream)
 }
 
 /// Splits a bundle path into normal components; `None` for `..`, `.`, absolute or empty parts.
@@ -459,8 +514,10 @@ fn is_key(s: &str, min: usize) -> bool {
 /// removes what was not installed.
 pub struct StagedBundle {
     pub manifest: BundleManifest,
+    bundle: PathBuf,
     dir: tempfile::TempDir,
     targets: Vec<&'static Target>,
+    _lock: EntryLock,
 }
 
 /// Checks the manifest's own sanity: known targets, hex keys, every path inside a listed
@@ -492,6 +549,7 @@ fn check_manifest(m: &BundleManifest) -> Result<Vec<&'static Target>, String> {
         .map(|f| f.path())
         .collect();
     let mut seen = BTreeSet::new();
+    let mut sizes: BTreeMap<&str, u64> = BTreeMap::new();
     for f in &m.files {
         let path = f.path();
         let parts =
@@ -515,72 +573,50 @@ fn check_manifest(m: &BundleManifest) -> Result<Vec<&'static Target>, String> {
         if !seen.insert(path) {
             return Err(format!("path `{path}` is listed twice"));
         }
-        if let BundledFile::Symlink { target, .. } = f {
-            // Resolve the link inside its entry; it may not climb out of it.
-            let mut level = parts.len() - depth - 1;
-            if target.starts_with('/') || target.is_empty() {
-                return Err(format!("link `{path}` points outside its entry"));
+        match f {
+            // The rule of every archive crossroot unpacks, confined to the link's entry.
+            BundledFile::Symlink { target, .. }
+                if !extract::symlink_stays_within(Path::new(path), Path::new(target), depth) =>
+            {
+                return Err(format!(
+                    "link `{path}` -> `{target}` points outside its entry (absolute, too many `..`, or `..` after a name, which the kernel resolves through links)"
+                ));
             }
-            for c in target.split('/') {
-                match c {
-                    ".." if level == 0 => {
-                        return Err(format!("link `{path}` points outside its entry"));
-                    }
-                    ".." => level -= 1,
-                    "" | "." => {}
-                    _ => level += 1,
+            BundledFile::File { sha256, size, .. } => match sizes.insert(sha256, *size) {
+                Some(other) if other != *size => {
+                    return Err(format!(
+                        "`{path}` has sha256 {sha256} and {size} bytes, another file with that sha256 {other} bytes"
+                    ));
                 }
-            }
+                _ => {}
+            },
+            BundledFile::Symlink { .. } => {}
         }
     }
     Ok(targets)
 }
 
-/// Unpacks `bundle` into a staging directory in `home` and checks every entry against the
-/// manifest: content hashes and sizes, no file missing, none added, no path or link leaving
-/// its entry, no other entry types.
-pub fn stage(home: &Home, bundle: &Path) -> Result<StagedBundle, BundleError> {
-    home.init()?;
-    let tampered = |problem: String| BundleError::Tampered {
-        bundle: bundle.to_path_buf(),
-        problem,
-    };
-    let mut ar = open(bundle)?;
-    let mut entries = ar.entries().map_err(|e| BundleError::NotABundle {
-        bundle: bundle.to_path_buf(),
-        detail: e.to_string(),
-    })?;
-    let manifest = read_manifest_entry(bundle, entries.next())?;
-    let targets = check_manifest(&manifest).map_err(tampered)?;
-    let expected: BTreeMap<&str, &BundledFile> =
-        manifest.files.iter().map(|f| (f.path(), f)).collect();
-    let dir = tempfile::Builder::new()
-        .prefix(".import-")
-        .tempdir_in(home.root())
-        .map_err(io_err("create a staging directory in", home.root()))?;
-    let root = dir.path().to_path_buf();
-    // Paths written so far, with their verified content hash (None for symlinks).
-    let mut done: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for entry in entries {
-        let mut e = entry.map_err(|e| tampered(format!("unreadable archive ({e})")))?;
-        let path = String::from_utf8(e.path_bytes().into_owned())
-            .map_err(|_| tampered("a path is not UTF-8".into()))?;
-        let path = path.trim_end_matches('/').to_string();
-        if normal_components(&path).is_none() {
-            return Err(tampered(format!("path `{path}` leaves the bundle")));
-        }
-        let Some(want) = expected.get(path.as_str()) else {
-            return Err(tampered(format!("`{path}` is not in the manifest")));
+/// The manifest's rules for [`extract::unpack`]: each entry must be listed, once, as what it
+/// is, with the declared size (checked before any byte is written) and sha256, and a link
+/// must stay inside its entry.
+struct ManifestAdmission<'a> {
+    expected: BTreeMap<&'a str, &'a BundledFile>,
+    done: BTreeSet<String>,
+}
+
+impl Admission for ManifestAdmission<'_> {
+    fn admit(&mut self, entry: &EntryView<'_>) -> Result<Option<String>, String> {
+        let path = entry
+            .path
+            .to_str()
+            .ok_or_else(|| format!("path `{}` is not UTF-8", entry.path.display()))?;
+        let Some(want) = self.expected.get(path) else {
+            return Err(format!("`{path}` is not in the manifest"));
         };
-        if done.contains_key(&path) {
-            return Err(tampered(format!("`{path}` appears twice")));
+        if !self.done.insert(path.to_string()) {
+            return Err(format!("`{path}` appears twice"));
         }
-        let dest = root.join(&path);
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(io_err("create", parent))?;
-        }
-        let kind = e.header().entry_type();
-        match (*want, kind) {
+        match (*want, entry.kind) {
             (
                 BundledFile::File {
                     sha256,
@@ -588,62 +624,171 @@ pub fn stage(home: &Home, bundle: &Path) -> Result<StagedBundle, BundleError> {
                     executable,
                     ..
                 },
-                tar::EntryType::Regular | tar::EntryType::Continuous,
+                EntryKind::File {
+                    size: found,
+                    executable: x,
+                },
             ) => {
-                let out = File::create(&dest).map_err(io_err("create", &dest))?;
-                let mut w = io::BufWriter::new(out);
-                // Read one byte past the declared size, so a longer entry is noticed.
-                let (got, n) = sha256_reader((&mut e).take(size + 1), &mut w)
-                    .map_err(|err| tampered(format!("`{path}` is unreadable ({err})")))?;
-                w.flush().map_err(io_err("write", &dest))?;
-                if n != *size || got != *sha256 {
-                    return Err(tampered(format!(
-                        "`{path}` has sha256 {got} ({n} bytes), the manifest says {sha256} ({size} bytes)"
-                    )));
+                if found != *size {
+                    return Err(format!(
+                        "`{path}` holds {found} bytes, the manifest declares {size}"
+                    ));
                 }
-                set_mode(&dest, *executable)?;
-                done.insert(path, Some(got));
-            }
-            (BundledFile::File { sha256, .. }, tar::EntryType::Link) => {
-                let link = e
-                    .link_name_bytes()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
-                match done.get(&link) {
-                    Some(Some(h)) if h == sha256 => {}
-                    _ => {
-                        return Err(tampered(format!(
-                            "`{path}` is a link to `{link}`, which is not an earlier file with sha256 {sha256}"
-                        )));
-                    }
+                if x != *executable {
+                    return Err(format!(
+                        "`{path}` is {}executable, the manifest says otherwise",
+                        if x { "" } else { "not " }
+                    ));
                 }
-                let from = root.join(&link);
-                if fs::hard_link(&from, &dest).is_err() {
-                    fs::copy(&from, &dest).map_err(io_err("copy", &from))?;
+                Ok(Some(sha256.clone()))
+            }
+            (BundledFile::File { sha256, .. }, EntryKind::Hardlink { target, sha256: h }) => {
+                if h != Some(sha256.as_str()) {
+                    return Err(format!(
+                        "`{path}` is a link to `{}`, which is not an earlier file with sha256 {sha256}",
+                        target.display()
+                    ));
                 }
-                done.insert(path, Some(sha256.clone()));
+                Ok(None)
             }
-            (BundledFile::Symlink { target, .. }, tar::EntryType::Symlink) => {
-                let link = e
-                    .link_name_bytes()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
-                if link != *target {
-                    return Err(tampered(format!(
-                        "link `{path}` points to `{link}`, the manifest says `{target}`"
-                    )));
+            (BundledFile::Symlink { target, .. }, EntryKind::Symlink { target: found }) => {
+                if found != Path::new(target) {
+                    return Err(format!(
+                        "link `{path}` points to `{}`, the manifest says `{target}`",
+                        found.display()
+                    ));
                 }
-                std::os::unix::fs::symlink(target, &dest).map_err(io_err("create link", &dest))?;
-                done.insert(path, None);
+                let depth = if path.starts_with("packages-v1/") {
+                    2
+                } else {
+                    3
+                };
+                if !extract::symlink_stays_within(entry.path, found, depth) {
+                    return Err(format!(
+                        "link `{path}` -> `{target}` points outside its entry"
+                    ));
+                }
+                Ok(None)
             }
-            (_, kind) => {
-                return Err(tampered(format!(
-                    "`{path}` is a {kind:?} entry, the manifest says otherwise"
-                )));
-            }
+            (_, kind) => Err(format!(
+                "`{path}` is {}, the manifest says otherwise",
+                match kind {
+                    EntryKind::Directory => "a directory",
+                    EntryKind::File { .. } => "a file",
+                    EntryKind::Symlink { .. } => "a symbolic link",
+                    EntryKind::Hardlink { .. } => "a hard link",
+                }
+            )),
         }
     }
-    if let Some(missing) = expected.keys().find(|p| !done.contains_key(**p)) {
+}
+
+/// What an unpacking error means for a bundle: a change to it, or a failure here.
+fn unpack_error(bundle: &Path, e: ExtractError) -> BundleError {
+    let tampered = |problem: String| BundleError::Tampered {
+        bundle: bundle.to_path_buf(),
+        problem,
+    };
+    match e {
+        ExtractError::Refused { reason, .. } => tampered(reason),
+        ExtractError::ContentMismatch {
+            entry,
+            expected,
+            actual,
+            ..
+        } => tampered(format!(
+            "`{entry}` has sha256 {actual}, the manifest says {expected}"
+        )),
+        ExtractError::UnsafePath { entry, found, .. } => {
+            tampered(format!("path `{entry}` leaves the bundle ({found})"))
+        }
+        ExtractError::SymlinkEscapes { entry, target, .. } => tampered(format!(
+            "link `{entry}` -> `{target}` points outside its entry"
+        )),
+        ExtractError::ThroughSymlink { entry, symlink, .. } => tampered(format!(
+            "`{entry}` goes through the link `{}`",
+            symlink.display()
+        )),
+        ExtractError::HardlinkTarget { entry, target, .. } => tampered(format!(
+            "`{entry}` is a link to `{target}`, which is not an earlier file of the bundle"
+        )),
+        ExtractError::UnsupportedEntry { entry, kind, .. } => {
+            tampered(format!("`{entry}` is {kind}"))
+        }
+        ExtractError::DeclaredTooLarge {
+            declared, limit, ..
+        } => BundleError::TooLarge {
+            bundle: bundle.to_path_buf(),
+            declared,
+            limit,
+        },
+        e @ (ExtractError::NoSpace { .. }
+        | ExtractError::Write { .. }
+        | ExtractError::Dest { .. }
+        | ExtractError::DestNotEmpty { .. }
+        | ExtractError::Open { .. }) => BundleError::Unpack {
+            bundle: bundle.to_path_buf(),
+            source: e,
+        },
+        other => tampered(other.to_string()),
+    }
+}
+
+/// Unpacks `bundle` into a staging directory in `home` and checks every entry against the
+/// manifest: declared sizes within `max_bytes` and the free disk space before anything is
+/// written, each entry's size before its bytes, content hashes, no file missing, none added,
+/// no path or link leaving its entry, no other entry types. Staging is named and swept like
+/// every other (`.tmp-import-*`), under the import lock, which the returned bundle holds
+/// until it is installed or dropped.
+pub fn stage(
+    home: &Home,
+    bundle: &Path,
+    max_bytes: u64,
+    reporter: &dyn Reporter,
+) -> Result<StagedBundle, BundleError> {
+    home.init()?;
+    let tampered = |problem: String| BundleError::Tampered {
+        bundle: bundle.to_path_buf(),
+        problem,
+    };
+    let mut stream = open(bundle)?;
+    let manifest = read_manifest_entry(bundle, &mut stream)?;
+    let targets = check_manifest(&manifest).map_err(tampered)?;
+    let declared = manifest.bytes();
+    if declared > max_bytes {
+        return Err(BundleError::TooLarge {
+            bundle: bundle.to_path_buf(),
+            declared,
+            limit: max_bytes,
+        });
+    }
+    let parent = home.packages();
+    let lock = EntryLock::acquire(&parent.join("import.lock"), reporter)?;
+    // Killed imports left their staging here; this import holds the lock, so no live one.
+    let dir = cache::new_staging(&parent, "import")
+        .map_err(io_err("create a staging directory in", &parent))?;
+    let root = dir.path().to_path_buf();
+    let mut admission = ManifestAdmission {
+        expected: manifest.files.iter().map(|f| (f.path(), f)).collect(),
+        done: BTreeSet::new(),
+    };
+    let spec = extract::UnpackSpec {
+        label: bundle,
+        layout: extract::Layout::AsIs,
+        limits: extract::ExtractOptions {
+            max_total_bytes: max_bytes,
+            // Bundles hold no directory entries: one entry per listed file, and a few headers.
+            max_entries: manifest.files.len() as u64 + 16,
+        },
+        declared_bytes: Some(declared),
+    };
+    // `root` exists and is empty: unpack takes it as its destination.
+    extract::unpack(stream, &root, &spec, &mut admission).map_err(|e| unpack_error(bundle, e))?;
+    if let Some(missing) = admission
+        .expected
+        .keys()
+        .find(|p| !admission.done.contains(**p))
+    {
         return Err(tampered(format!(
             "`{missing}` is in the manifest but not in the archive"
         )));
@@ -651,8 +796,12 @@ pub fn stage(home: &Home, bundle: &Path) -> Result<StagedBundle, BundleError> {
     // Each sysroot must say what the bundle says it is.
     for (s, t) in manifest.sysroots.iter().zip(&targets) {
         let path = root.join(sysroot_prefix(t, &s.key)).join(MANIFEST);
-        let text = fs::read(&path)
-            .map_err(|_| tampered(format!("the {} sysroot has no {MANIFEST}", s.target)))?;
+        let text = cache::read_nofollow(&path).map_err(|_| {
+            tampered(format!(
+                "the {} sysroot has no {MANIFEST} (a regular file)",
+                s.target
+            ))
+        })?;
         let m: Manifest = serde_json::from_slice(&text)
             .map_err(|e| tampered(format!("the {} sysroot's {MANIFEST}: {e}", s.target)))?;
         if m.key != s.key || m.target != s.target || m.toolchain != manifest.toolchain {
@@ -674,15 +823,11 @@ pub fn stage(home: &Home, bundle: &Path) -> Result<StagedBundle, BundleError> {
     }
     Ok(StagedBundle {
         manifest,
+        bundle: bundle.to_path_buf(),
         dir,
         targets,
+        _lock: lock,
     })
-}
-
-fn set_mode(path: &Path, executable: bool) -> Result<(), BundleError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = if executable { 0o755 } else { 0o644 };
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io_err("set mode of", path))
 }
 
 /// What an import did.
@@ -707,6 +852,39 @@ impl StagedBundle {
     ) -> Result<ImportSummary, BundleError> {
         let root = self.dir.path();
         let mut summary = ImportSummary::default();
+        // The wrappers name the exporting machine's zig and home: write this one's, in the
+        // staging, for every sysroot before anything is installed.
+        let toolchain = Toolchain::Zig(zig.clone());
+        for (s, target) in self.manifest.sysroots.iter().zip(&self.targets) {
+            let prefix = sysroot_prefix(target, &s.key);
+            let staged = root.join(&prefix);
+            sysroot::write_wrappers(&staged, target, &toolchain, tools, home).map_err(|e| {
+                match e {
+                    sysroot::SysrootError::Cache(cache::CacheError::NotOwnDir { found, .. }) => {
+                        BundleError::Tampered {
+                            bundle: self.bundle.clone(),
+                            problem: format!(
+                                "`{prefix}/bin` is {found}: crossroot writes the wrappers only into a directory it made, never through a link"
+                            ),
+                        }
+                    }
+                    other => other.into(),
+                }
+            })?;
+            let mpath = staged.join(MANIFEST);
+            let text = cache::read_nofollow(&mpath).map_err(io_err("read", &mpath))?;
+            let mut m: Manifest = serde_json::from_slice(&text).map_err(|source| {
+                sysroot::SysrootError::Manifest {
+                    path: mpath.clone(),
+                    source,
+                }
+            })?;
+            m.toolchain_exe = zig.exe.clone();
+            cache::write_atomic(
+                &mpath,
+                &serde_json::to_vec_pretty(&m).expect("manifest serializes"),
+            )?;
+        }
         for key in &self.manifest.packages {
             let dest = home.packages().join(key);
             let _lock = EntryLock::acquire(&home.packages().join(format!("{key}.lock")), reporter)?;
@@ -730,22 +908,6 @@ impl StagedBundle {
             } else {
                 cache::remove_incomplete(&dest)?;
                 let staged = root.join(sysroot_prefix(target, &s.key));
-                // The wrappers name the exporting machine's zig and home: write this one's.
-                let toolchain = Toolchain::Zig(zig.clone());
-                sysroot::write_wrappers(&staged, target, &toolchain, tools, home)?;
-                let mpath = staged.join(MANIFEST);
-                let text = fs::read(&mpath).map_err(io_err("read", &mpath))?;
-                let mut m: Manifest = serde_json::from_slice(&text).map_err(|source| {
-                    sysroot::SysrootError::Manifest {
-                        path: mpath.clone(),
-                        source,
-                    }
-                })?;
-                m.toolchain_exe = zig.exe.clone();
-                cache::write_atomic(
-                    &mpath,
-                    &serde_json::to_vec_pretty(&m).expect("manifest serializes"),
-                )?;
                 fs::rename(&staged, &dest).map_err(io_err("move the sysroot to", &dest))?;
                 cache::mark_complete(&dest, &s.key)?;
             }

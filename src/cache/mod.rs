@@ -57,6 +57,10 @@ pub enum CacheError {
         path = path.display()
     )]
     CleanRefused { path: PathBuf, why: String },
+    #[error(
+        "{path} is {found}, not a directory crossroot made: it writes only into its own directories, never through a link"
+    )]
+    NotOwnDir { path: PathBuf, found: &'static str },
 }
 
 fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> CacheError {
@@ -383,13 +387,58 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), CacheError> {
 }
 
 /// Writes a file only when its contents differ, so mtime-sensitive tools (make, ccache) see
-/// no change when there is none. Returns whether it wrote.
+/// no change when there is none. Returns whether it wrote. A symlink at `path` is replaced,
+/// never read or written through.
 pub fn write_if_changed(path: &Path, contents: &[u8]) -> Result<bool, CacheError> {
-    if fs::read(path).is_ok_and(|old| old == contents) {
+    let regular = fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
+    if regular && read_nofollow(path).is_ok_and(|old| old == contents) {
         return Ok(false);
     }
     write_atomic(path, contents)?;
     Ok(true)
+}
+
+/// Reads a file, refusing (ELOOP) when `path` itself is a symlink.
+pub fn read_nofollow(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let mut out = Vec::new();
+    file.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Makes `root/rel` a chain of real directories, creating what is missing and following no
+/// symlink: for writing into a tree that came from outside (an imported sysroot's `bin/`).
+/// `root` itself must be a directory crossroot made.
+pub fn own_dir(root: &Path, rel: &Path) -> Result<PathBuf, CacheError> {
+    let mut path = root.to_path_buf();
+    for part in std::iter::once(None).chain(rel.components().map(Some)) {
+        if let Some(part) = part {
+            path.push(part);
+        }
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {}
+            Ok(m) => {
+                return Err(CacheError::NotOwnDir {
+                    path,
+                    found: if m.file_type().is_symlink() {
+                        "a symbolic link"
+                    } else {
+                        "a file"
+                    },
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir(&path).map_err(io_err("create", &path))?;
+            }
+            Err(e) => return Err(io_err("inspect", &path)(e)),
+        }
+    }
+    Ok(path)
 }
 
 /// How an [`EntryLock`] holds its entry.

@@ -397,7 +397,12 @@ fn import(settings: &Settings, reporter: Arc<dyn Reporter>, args: ImportArgs) ->
             "{msg}; importing anyway (--any-zig): `crossroot build` here will rebuild these packages"
         ));
     }
-    let staged = bundle::stage(&settings.home, &args.file)?;
+    let staged = bundle::stage(
+        &settings.home,
+        &args.file,
+        settings.max_download,
+        &*reporter,
+    )?;
     let tools = HostTools::find(&settings.host);
     let summary = staged.install(&settings.home, &zig, &tools, &*reporter)?;
     for s in &summary.sysroots {

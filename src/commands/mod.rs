@@ -155,6 +155,7 @@ pub fn fetcher(settings: &Settings, reporter: Arc<dyn Reporter>) -> Result<Fetch
             concurrency: 4,
             timeout: Duration::from_secs(30),
             retries: 3,
+            max_download: settings.max_download,
         },
         reporter,
     )

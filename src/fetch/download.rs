@@ -38,8 +38,18 @@ pub enum DownloadError {
         expected: String,
         actual: String,
     },
-    #[error("{url} sent more than {limit} bytes")]
-    TooLarge { url: String, limit: u64 },
+    #[error("{url} sent {}", too_large(*.limit, *.why))]
+    TooLarge {
+        url: String,
+        limit: u64,
+        why: SizeLimit,
+    },
+    #[error("{url} sent {actual} bytes, but the recipe pins {expected}")]
+    SizeMismatch {
+        url: String,
+        expected: u64,
+        actual: u64,
+    },
     #[error("{url} answered a range request with {answer}")]
     BadRange { url: String, answer: String },
     #[error("could not write {path}")]
@@ -62,6 +72,7 @@ impl DownloadError {
             DownloadError::Request { .. } | DownloadError::Stalled { .. } => true,
             DownloadError::Mismatch { .. }
             | DownloadError::TooLarge { .. }
+            | DownloadError::SizeMismatch { .. }
             | DownloadError::BadRange { .. }
             | DownloadError::Io { .. } => false,
         }
@@ -91,7 +102,10 @@ impl DownloadError {
             DownloadError::Mismatch {
                 expected, actual, ..
             } => format!("sha256 mismatch: expected {expected}, got {actual}"),
-            DownloadError::TooLarge { limit, .. } => format!("more than {limit} bytes"),
+            DownloadError::TooLarge { limit, why, .. } => too_large(*limit, *why),
+            DownloadError::SizeMismatch {
+                expected, actual, ..
+            } => format!("{actual} bytes, but the recipe pins {expected}"),
             DownloadError::BadRange { answer, .. } => {
                 format!("bad answer to a range request: {answer}")
             }
@@ -99,6 +113,35 @@ impl DownloadError {
                 format!("could not write {}: {source}", path.display())
             }
         }
+    }
+}
+
+/// What bounds a download's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeLimit {
+    /// The recipe's `size`: the stream may be neither longer nor shorter.
+    Pinned,
+    /// `--max-download`, for a file whose size no recipe pins.
+    Cap,
+    /// A signature's own small cap.
+    Small,
+}
+
+/// The most bytes `job` may have, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Limit {
+    pub bytes: u64,
+    pub why: SizeLimit,
+}
+
+/// `more than 1048576 bytes, …`: what passing `limit` means.
+pub(super) fn too_large(limit: u64, why: SizeLimit) -> String {
+    match why {
+        SizeLimit::Pinned => format!("more than {limit} bytes (the recipe pins {limit})"),
+        SizeLimit::Cap => format!(
+            "more than {limit} bytes, the limit for a file whose size the recipe does not pin (--max-download, CROSSROOT_MAX_DOWNLOAD)"
+        ),
+        SizeLimit::Small => format!("more than {limit} bytes"),
     }
 }
 
@@ -138,6 +181,8 @@ pub(super) struct Job<'a> {
     pub partial: &'a Path,
     pub dest: &'a Path,
     pub sha256: &'a str,
+    /// The stream is cut as soon as it passes this.
+    pub limit: Limit,
     /// Progress label, `curl 8.14.1 curl-8.14.1.tar.gz`.
     pub label: &'a str,
 }
@@ -195,7 +240,9 @@ impl Downloader {
                 && !restarted
                 && matches!(
                     err,
-                    DownloadError::Mismatch { .. } | DownloadError::BadRange { .. }
+                    DownloadError::Mismatch { .. }
+                        | DownloadError::SizeMismatch { .. }
+                        | DownloadError::BadRange { .. }
                 )
             {
                 restarted = true;
@@ -277,6 +324,7 @@ impl Downloader {
                         return Err(DownloadError::TooLarge {
                             url: url.to_string(),
                             limit: max_bytes,
+                            why: SizeLimit::Small,
                         });
                     }
                 }
@@ -289,11 +337,16 @@ impl Downloader {
             path: job.partial.to_path_buf(),
             source,
         };
-        let offset = match tokio::fs::metadata(job.partial).await {
+        let mut offset = match tokio::fs::metadata(job.partial).await {
             Ok(m) => m.len(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
             Err(e) => return Err(io_err(e)),
         };
+        if offset > job.limit.bytes {
+            // Kept by a run without this bound: nothing in it is worth resuming.
+            remove_if_exists(job.partial).map_err(io_err)?;
+            offset = 0;
+        }
         let mut request = self.client.get(job.url);
         if offset > 0 {
             request = request.header(RANGE, format!("bytes={offset}-"));
@@ -357,6 +410,20 @@ impl Downloader {
             });
         };
 
+        let too_large = || DownloadError::TooLarge {
+            url: job.url.to_string(),
+            limit: job.limit.bytes,
+            why: job.limit.why,
+        };
+        // A server that announces more than the bound is not read at all.
+        if response
+            .content_length()
+            .is_some_and(|n| n.saturating_add(start) > job.limit.bytes)
+        {
+            drop(file);
+            remove_if_exists(job.partial).map_err(io_err)?;
+            return Err(too_large());
+        }
         let progress = self
             .reporter
             .start(job.label, response.content_length().map(|n| n + start));
@@ -364,16 +431,16 @@ impl Downloader {
             progress.advance(start);
         }
         let streamed = self
-            .stream_body(job, response, &mut file, hasher, progress.as_ref())
+            .stream_body(job, start, response, &mut file, hasher, progress.as_ref())
             .await;
         // Keep what arrived, whatever happened, so that the next attempt can resume.
         let flushed = file.flush().await.map_err(io_err);
-        let hasher = match streamed.and_then(|h| flushed.map(|()| h)) {
+        let (hasher, total) = match streamed.and_then(|h| flushed.map(|()| h)) {
             Ok(h) => h,
             Err(e) => {
                 // Bytes that could not be written (a full disk) are not worth resuming, and
-                // keeping them keeps the disk full.
-                if matches!(e, DownloadError::Io { .. }) {
+                // keeping them keeps the disk full; nor are those of a stream past its bound.
+                if matches!(e, DownloadError::Io { .. } | DownloadError::TooLarge { .. }) {
                     drop(file);
                     let _ = remove_if_exists(job.partial);
                 }
@@ -381,6 +448,18 @@ impl Downloader {
                 return Err(e);
             }
         };
+        if job.limit.why == SizeLimit::Pinned && total != job.limit.bytes {
+            // A complete stream shorter than the pin is as wrong as a longer one.
+            drop(file);
+            remove_if_exists(job.partial).map_err(io_err)?;
+            let e = DownloadError::SizeMismatch {
+                url: job.url.to_string(),
+                expected: job.limit.bytes,
+                actual: total,
+            };
+            progress.finish(false, &e.outcome());
+            return Err(e);
+        }
         let actual = hex::encode(hasher.finalize());
         if actual != job.sha256 {
             drop(file);
@@ -404,19 +483,23 @@ impl Downloader {
         committed
     }
 
+    /// Streams the body after the `start` bytes kept, hashing it; returns the hasher and the
+    /// file's length. Cut with `TooLarge` as soon as the file would pass `job.limit`.
     async fn stream_body(
         &self,
         job: &Job<'_>,
+        start: u64,
         response: reqwest::Response,
         file: &mut tokio::fs::File,
         mut hasher: Sha256,
         progress: &dyn Progress,
-    ) -> Result<Sha256, DownloadError> {
+    ) -> Result<(Sha256, u64), DownloadError> {
         let mut body = response.bytes_stream();
+        let mut total = start;
         loop {
             match tokio::time::timeout(self.timeout, body.next()).await {
                 Err(_) => return Err(self.stalled(job)),
-                Ok(None) => return Ok(hasher),
+                Ok(None) => return Ok((hasher, total)),
                 Ok(Some(Err(e))) => {
                     return Err(DownloadError::Request {
                         url: job.url.to_string(),
@@ -424,6 +507,14 @@ impl Downloader {
                     });
                 }
                 Ok(Some(Ok(chunk))) => {
+                    total = total.saturating_add(chunk.len() as u64);
+                    if total > job.limit.bytes {
+                        return Err(DownloadError::TooLarge {
+                            url: job.url.to_string(),
+                            limit: job.limit.bytes,
+                            why: job.limit.why,
+                        });
+                    }
                     file.write_all(&chunk)
                         .await
                         .map_err(|source| DownloadError::Io {

@@ -25,7 +25,8 @@ use crate::openpgp;
 use crate::recipe::{DebianSource, SignatureSpec, SourceArtifact};
 use crate::report::Reporter;
 
-use download::{DownloadError, Downloader, Job};
+pub use download::SizeLimit;
+use download::{DownloadError, Downloader, Job, Limit, too_large};
 use lock::EntryLock;
 
 /// A place the user keeps copies of source files, looked up by file name.
@@ -75,7 +76,12 @@ pub struct FetchConfig {
     pub timeout: Duration,
     /// Retries per URL after connection errors, stalls and HTTP 5xx.
     pub retries: u32,
+    /// The most bytes of a file whose size the recipe does not pin.
+    pub max_download: u64,
 }
+
+/// The limit when none is set: larger than any source or toolchain archive crossroot pins.
+pub const DEFAULT_MAX_DOWNLOAD: u64 = 2 << 30;
 
 impl FetchConfig {
     /// Defaults for everything but the cache directory.
@@ -88,6 +94,21 @@ impl FetchConfig {
             concurrency: 4,
             timeout: Duration::from_secs(30),
             retries: 3,
+            max_download: DEFAULT_MAX_DOWNLOAD,
+        }
+    }
+
+    /// How large `artifact` may be: its pinned size, else the cap.
+    fn limit(&self, artifact: &SourceArtifact) -> Limit {
+        match artifact.size {
+            Some(bytes) => Limit {
+                bytes,
+                why: SizeLimit::Pinned,
+            },
+            None => Limit {
+                bytes: self.max_download,
+                why: SizeLimit::Cap,
+            },
         }
     }
 }
@@ -489,6 +510,7 @@ impl Fetcher {
         let probe = SourceArtifact {
             file: file.to_string(),
             sha256: "0".repeat(64),
+            size: None,
             urls: urls.to_vec(),
             debian: None,
             signature: None,
@@ -844,6 +866,7 @@ impl Fetcher {
                         partial: &partial,
                         dest: &dest,
                         sha256: &artifact.sha256,
+                        limit: self.config.limit(artifact),
                         label: &label,
                     };
                     match self.downloader.download(&job).await {
@@ -881,9 +904,15 @@ impl Fetcher {
         partial: &Path,
         dest: &Path,
     ) -> Result<Result<(), String>, FetchError> {
-        match copy_verified(src, partial, dest, &artifact.sha256).await {
+        let limit = self.config.limit(artifact);
+        match copy_verified(src, partial, dest, &artifact.sha256, limit).await {
             Ok(CopyOutcome::Done) => Ok(Ok(())),
             Ok(CopyOutcome::Missing) => Ok(Err("not in mirror".to_string())),
+            Ok(CopyOutcome::TooLarge) => Ok(Err(too_large(limit.bytes, limit.why))),
+            Ok(CopyOutcome::Short { actual }) => Ok(Err(format!(
+                "{actual} bytes, but the recipe pins {}",
+                limit.bytes
+            ))),
             Ok(CopyOutcome::Mismatch { actual }) => Ok(Err(format!(
                 "sha256 mismatch: expected {}, got {actual}",
                 artifact.sha256
@@ -992,7 +1021,15 @@ fn hash_file(path: &Path) -> io::Result<String> {
 enum CopyOutcome {
     Done,
     Missing,
-    Mismatch { actual: String },
+    Mismatch {
+        actual: String,
+    },
+    /// Longer than its limit: cut there.
+    TooLarge,
+    /// Shorter than its pinned size.
+    Short {
+        actual: u64,
+    },
 }
 
 enum CopyError {
@@ -1000,12 +1037,14 @@ enum CopyError {
     Write(io::Error),
 }
 
-/// Copies a mirror file to `partial` while hashing it; renames into `dest` only on a match.
+/// Copies a mirror file to `partial` while hashing it, at most `limit` bytes; renames into
+/// `dest` only on a match.
 async fn copy_verified(
     src: &Path,
     partial: &Path,
     dest: &Path,
     expected: &str,
+    limit: Limit,
 ) -> Result<CopyOutcome, CopyError> {
     let (src, partial, dest, expected) = (
         src.to_path_buf(),
@@ -1022,6 +1061,7 @@ async fn copy_verified(
         let mut output = std::fs::File::create(&partial).map_err(CopyError::Write)?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0u64;
         loop {
             let n = match input.read(&mut buf) {
                 Ok(0) => break,
@@ -1031,6 +1071,13 @@ async fn copy_verified(
                     return Err(CopyError::Read(e));
                 }
             };
+            total += n as u64;
+            if total > limit.bytes {
+                // A mirror file (or a link in the mirror to /dev/zero) past the bound.
+                drop(output);
+                std::fs::remove_file(&partial).map_err(CopyError::Write)?;
+                return Ok(CopyOutcome::TooLarge);
+            }
             hasher.update(&buf[..n]);
             if let Err(e) = output.write_all(&buf[..n]) {
                 // A full disk: the copy restarts from byte 0 anyway, so free the space.
@@ -1038,6 +1085,11 @@ async fn copy_verified(
                 let _ = std::fs::remove_file(&partial);
                 return Err(CopyError::Write(e));
             }
+        }
+        if limit.why == SizeLimit::Pinned && total != limit.bytes {
+            drop(output);
+            std::fs::remove_file(&partial).map_err(CopyError::Write)?;
+            return Ok(CopyOutcome::Short { actual: total });
         }
         let actual = hex::encode(hasher.finalize());
         if actual != expected {

@@ -5,6 +5,7 @@ fn artifact(file: &str) -> SourceArtifact {
     SourceArtifact {
         file: file.to_string(),
         sha256: "ab".repeat(32),
+        size: None,
         urls: vec![],
         debian: None,
         signature: None,
@@ -146,6 +147,7 @@ fn signed_artifact() -> SourceArtifact {
     SourceArtifact {
         file: "curl-8.14.1.tar.gz".into(),
         sha256: "ab".repeat(32),
+        size: None,
         urls: vec![
             "https://curl.se/download/curl-8.14.1.tar.gz".into(),
             "https://github.com/curl/curl/releases/download/curl-8_14_1/curl-8.14.1.tar.gz".into(),

@@ -68,6 +68,9 @@ pub struct SourceArtifact {
     pub file: String,
     /// Lower-case hex sha256 of the file.
     pub sha256: String,
+    /// Its size in bytes, when pinned: a download is cut as soon as it passes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     /// Upstream URLs, tried in order.
     pub urls: Vec<String>,
     /// The Debian source package that carries this exact file in the archive's pool.
@@ -294,6 +297,9 @@ pub struct ToolchainRelease {
     pub target: Option<String>,
     pub file: String,
     pub sha256: String,
+    /// Its size in bytes, when pinned: a download is cut as soon as it passes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
     pub urls: Vec<String>,
     /// minisign signature file name beside each URL (`<url>.minisig`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -370,6 +376,8 @@ struct RawFile {
 struct RawSource {
     file: String,
     sha256: String,
+    #[serde(default)]
+    size: Option<u64>,
     #[serde(default)]
     urls: Vec<String>,
     #[serde(default)]
@@ -525,8 +533,15 @@ fn check_artifact(
     span: Range<usize>,
     file: &str,
     sha256: &str,
+    size: Option<u64>,
     urls: &[String],
 ) -> Result<(), RecipeError> {
+    if size == Some(0) {
+        return Err(ctx.at(
+            span,
+            format!("size of `{file}` is 0: pin the file's size in bytes, or leave `size` out"),
+        ));
+    }
     if !valid_file_name(file) {
         return Err(ctx.at(
             span,
@@ -558,7 +573,7 @@ fn check_artifact(
 fn check_source(ctx: &Ctx, s: Spanned<RawSource>) -> Result<SourceArtifact, RecipeError> {
     let span = s.span();
     let a = s.into_inner();
-    check_artifact(ctx, span.clone(), &a.file, &a.sha256, &a.urls)?;
+    check_artifact(ctx, span.clone(), &a.file, &a.sha256, a.size, &a.urls)?;
     if a.urls.is_empty() && a.debian.is_none() {
         return Err(ctx.at(
             span,
@@ -586,6 +601,7 @@ fn check_source(ctx: &Ctx, s: Spanned<RawSource>) -> Result<SourceArtifact, Reci
     Ok(SourceArtifact {
         file: a.file,
         sha256: a.sha256,
+        size: a.size,
         urls: a.urls,
         debian: a.debian,
         signature,
@@ -1006,7 +1022,7 @@ fn parse_toolchain(ctx: &Ctx, tc: RawToolchain) -> Result<ToolchainRecipe, Recip
     }
     for r in &tc.release {
         let a = r.get_ref();
-        check_artifact(ctx, r.span(), &a.file, &a.sha256, &a.urls)?;
+        check_artifact(ctx, r.span(), &a.file, &a.sha256, a.size, &a.urls)?;
         match (&tc.minisign_key, &a.minisig) {
             (Some(_), None) => {
                 return Err(ctx.at(

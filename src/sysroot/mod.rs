@@ -280,7 +280,9 @@ pub fn write_wrappers(
         format!("{}-pkg-config", target.triple),
         toolchain::pkg_config_wrapper(&tools.pkg_config, target.triple, "lib/pkgconfig"),
     ));
-    toolchain::write_wrappers(&root.join("bin"), &wrappers)?;
+    // An imported sysroot's `bin` came from a bundle: never write through a link there.
+    let bin = cache::own_dir(root, Path::new("bin"))?;
+    toolchain::write_wrappers(&bin, &wrappers)?;
     Ok(())
 }
 

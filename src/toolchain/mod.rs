@@ -598,6 +598,7 @@ pub fn release_artifact(recipe: &ToolchainRecipe) -> Result<SourceArtifact, Tool
     Ok(SourceArtifact {
         file: r.file.clone(),
         sha256: r.sha256.clone(),
+        size: r.size,
         urls: r.urls.clone(),
         debian: None,
         signature: None,

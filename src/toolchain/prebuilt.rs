@@ -66,6 +66,7 @@ impl Prebuilt {
         SourceArtifact {
             file: self.release.file.clone(),
             sha256: self.release.sha256.clone(),
+            size: self.release.size,
             urls: self.release.urls.clone(),
             debian: None,
             signature: None,

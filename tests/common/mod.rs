@@ -35,17 +35,26 @@ impl Server {
 
 /// Serves the given files (by name) until the test process ends.
 pub fn serve(files: BTreeMap<String, Vec<u8>>) -> Server {
+    serve_with_endless(files, &[])
+}
+
+/// As [`serve`], but each name in `endless` is answered with a body that never ends (the
+/// file's bytes over and over, no `Content-Length`), as a hostile mirror would send: it stops
+/// only when the client hangs up, or after [`ENDLESS_SAFETY_STOP`] bytes so that a client
+/// without a bound fails a test instead of filling the disk.
+pub fn serve_with_endless(files: BTreeMap<String, Vec<u8>>, endless: &[&str]) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(AtomicUsize::new(0));
     let paths = Arc::new(Mutex::new(Vec::new()));
     let (count, log) = (requests.clone(), paths.clone());
     let files = Arc::new(files);
+    let endless: Arc<Vec<String>> = Arc::new(endless.iter().map(|s| s.to_string()).collect());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut s) = stream else { continue };
             count.fetch_add(1, Ordering::SeqCst);
-            let (files, log) = (files.clone(), log.clone());
+            let (files, log, endless) = (files.clone(), log.clone(), endless.clone());
             std::thread::spawn(move || {
                 s.set_read_timeout(Some(Duration::from_secs(10))).ok();
                 let mut req = Vec::new();
@@ -60,6 +69,18 @@ pub fn serve(files: BTreeMap<String, Vec<u8>>) -> Server {
                 let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
                 log.lock().unwrap().push(path.clone());
                 let name = path.rsplit('/').next().unwrap_or("");
+                if endless.iter().any(|e| e == name) {
+                    let chunk = files
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| vec![0u8; 64 << 10]);
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+                    let mut sent = 0u64;
+                    while sent < ENDLESS_SAFETY_STOP && s.write_all(&chunk).is_ok() {
+                        sent += chunk.len() as u64;
+                    }
+                    return;
+                }
                 let (status, body) = match files.get(name) {
                     Some(b) => ("200 OK", b.clone()),
                     None => ("404 Not Found", b"not here".to_vec()),
@@ -79,6 +100,10 @@ pub fn serve(files: BTreeMap<String, Vec<u8>>) -> Server {
         paths,
     }
 }
+
+/// Where an "endless" body stops after all, so that a test of a client without a bound fails
+/// rather than filling the disk.
+pub const ENDLESS_SAFETY_STOP: u64 = 256 << 20;
 
 pub fn tarball(top: &str, files: &[(&str, &str, u32)]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -504,4 +529,66 @@ pub fn check_go_program(
             "{target}: output lacks `{want}`:\n{stdout}"
         );
     }
+}
+
+/// One tar entry of a bundle as read back: header, path, link name and data.
+#[derive(Clone)]
+pub struct BundleEntry {
+    pub header: tar::Header,
+    pub path: String,
+    pub link: Option<String>,
+    pub data: Vec<u8>,
+}
+
+/// Every entry of a `.tar.zst` bundle, in order.
+pub fn read_bundle(bundle: &Path) -> Vec<BundleEntry> {
+    let dec = zstd::Decoder::new(std::fs::File::open(bundle).unwrap()).unwrap();
+    let mut ar = tar::Archive::new(dec);
+    let mut out = Vec::new();
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let header = e.header().clone();
+        let path = String::from_utf8(e.path_bytes().into_owned()).unwrap();
+        let link = e
+            .link_name_bytes()
+            .map(|b| String::from_utf8(b.into_owned()).unwrap());
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        out.push(BundleEntry {
+            header,
+            path,
+            link,
+            data,
+        });
+    }
+    out
+}
+
+/// Writes `entries` as a `.tar.zst` bundle, as they are (a hostile bundle too: paths with `..`
+/// are written raw, link targets as given).
+pub fn write_bundle(bundle: &Path, entries: &[BundleEntry]) {
+    let f = std::fs::File::create(bundle).unwrap();
+    let mut zst = zstd::Encoder::new(f, 1).unwrap();
+    {
+        let mut tar = tar::Builder::new(&mut zst);
+        for e in entries {
+            let mut h = e.header.clone();
+            h.set_size(e.data.len() as u64);
+            if e.path.split('/').any(|c| c == "..") {
+                // tar's own path setters refuse `..`: write the raw name.
+                assert!(e.path.len() < 100, "test paths with .. stay short");
+                let old = h.as_old_mut();
+                old.name = [0; 100];
+                old.name[..e.path.len()].copy_from_slice(e.path.as_bytes());
+                h.set_cksum();
+                tar.append(&h, e.data.as_slice()).unwrap();
+            } else if let Some(link) = &e.link {
+                tar.append_link(&mut h, &e.path, link).unwrap();
+            } else {
+                tar.append_data(&mut h, &e.path, e.data.as_slice()).unwrap();
+            }
+        }
+        tar.finish().unwrap();
+    }
+    zst.finish().unwrap();
 }
