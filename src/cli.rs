@@ -103,7 +103,7 @@ pub enum Command {
     Build(BuildArgs),
     /// Print the environment (CC, PKG_CONFIG, GOARCH, …) for a built sysroot.
     #[command(
-        after_help = "Examples:\n  eval \"$(crossroot env --target linux/arm64)\" && go build ./cmd/app\n  crossroot env --target linux/riscv64 --format cmake > riscv64.cmake\n  crossroot env --target linux/arm64 --format fish | source"
+        after_help = "Examples:\n  eval \"$(crossroot env --target linux/arm64)\" && go build ./cmd/app\n  crossroot env --target linux/riscv64 --format cmake > riscv64.cmake\n  crossroot env --target linux/arm64 --format cargo --update .cargo/config.toml\n  crossroot env --target linux/arm64 --format fish | source"
     )]
     Env(EnvArgs),
     /// Run a command in a sysroot's environment.
@@ -251,6 +251,10 @@ pub struct EnvArgs {
     /// Output format: variables (sh … dockerfile) or a toolchain file (cmake, meson, cargo).
     #[arg(long, default_value = "sh", value_parser = ["sh", "fish", "json", "github", "dockerfile", "cmake", "meson", "cargo"])]
     pub format: String,
+    /// With `--format cargo`: write this target's keys into a cargo configuration file
+    /// (created if missing; other keys, targets and comments kept) instead of printing them.
+    #[arg(long, value_name = "FILE", requires = "format")]
+    pub update: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

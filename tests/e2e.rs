@@ -274,7 +274,7 @@ fn verify_and_run(home: &Path, target: &str, bin: &Path, what: &str, wants: &[St
     }
 }
 
-/// Rust: `crossroot env --format cargo` appended to the crate's `.cargo/config.toml`, then a
+/// Rust: `crossroot env --format cargo --update` writes the crate's `.cargo/config.toml`, then a
 /// plain `cargo build --target`. The Rust standard library for the musl target comes from
 /// source (`-Z build-std`, Debian's rustc-web and rust-web-src: `rustup target add` cannot
 /// reach its server here); with `link-self-contained=no` from the snippet, the link is the
@@ -288,9 +288,23 @@ fn check_rust_crate(home: &Path, target: &str, work: &Path) {
     std::fs::write(krate.join("Cargo.toml"), RUST_MANIFEST).unwrap();
     std::fs::write(krate.join("build.rs"), RUST_BUILD_SCRIPT).unwrap();
     std::fs::write(krate.join("src/main.rs"), RUST_PROGRAM).unwrap();
-    let out = crossroot(home, &["env", "--target", target, "--format", "cargo"]);
-    assert!(out.status.success(), "{target}: env --format cargo failed");
-    std::fs::write(krate.join(".cargo/config.toml"), &out.stdout).unwrap();
+    let config = krate.join(".cargo/config.toml");
+    let out = crossroot(
+        home,
+        &[
+            "env",
+            "--target",
+            target,
+            "--format",
+            "cargo",
+            "--update",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{target}: env --format cargo --update failed"
+    );
 
     let out = Command::new(&cargo)
         .current_dir(&krate)

@@ -67,6 +67,23 @@ pub fn run(settings: &Settings, _reporter: Arc<dyn Reporter>, args: EnvArgs) -> 
         target: s.target,
         sysroot: &s.dir,
     };
-    print!("{}", render_for(&input, format));
+    match (&args.update, format) {
+        (None, _) => print!("{}", render_for(&input, format)),
+        (Some(file), Format::Cargo) => {
+            crate::env::toolchain_file::update_cargo_config(file, &input)?;
+            eprintln!(
+                "updated {} for {} (cargo build --target {})",
+                file.display(),
+                s.target.triple,
+                s.target.rust_triple
+            );
+        }
+        (Some(_), _) => {
+            return Err(super::UsageError(
+                "--update writes cargo configuration only: use it with --format cargo".into(),
+            )
+            .into());
+        }
+    }
     Ok(0)
 }
