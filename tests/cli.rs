@@ -393,6 +393,31 @@ fn elf64(machine: u16, needed: &[u64], strtab: &[u8]) -> Vec<u8> {
     elf
 }
 
+/// Issue 20: a static aarch64 file checked for riscv64 is static; what is wrong is the machine.
+#[test]
+fn verify_says_a_static_file_for_another_machine_is_static_and_names_the_machine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    std::fs::write(&app, elf64(183, &[], &[])).unwrap();
+    let app_arg = app.to_str().unwrap();
+    let out = bare(&["verify", "-t", "linux/riscv64", app_arg], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{app_arg}: static ELF 64-bit aarch64 executable, but NOT for riscv64-linux-musl: machine is aarch64 (expected riscv64)\n"
+        )
+    );
+    let out = bare(&["verify", "-t", "linux/arm64", app_arg], tmp.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{app_arg}: static ELF 64-bit aarch64 executable, no interpreter, no shared libraries: OK for aarch64-linux-musl\n"
+        )
+    );
+}
+
 /// 16,384 DT_NEEDED entries all naming one 64 KiB string (a 330 KB file): verify used to copy
 /// the name once per entry, 1 GiB in all, and under a 512 MiB address-space limit it aborted.
 #[test]

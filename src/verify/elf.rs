@@ -294,6 +294,13 @@ impl fmt::Display for Verdict {
                 f,
                 "{path}: {what}, no interpreter, no shared libraries: OK for {target}"
             )
+        } else if info.is_executable() && info.is_static() {
+            // Only machine, class or byte order are wrong: the file is static, for another target.
+            write!(
+                f,
+                "{path}: {what}, but NOT for {target}: {}",
+                self.problems.join("; ")
+            )
         } else {
             write!(
                 f,
@@ -976,7 +983,7 @@ mod tests {
         assert!(!v.ok);
         assert_eq!(
             v.line(),
-            "hello: NOT static for aarch64-linux-musl: machine is x86-64 (expected aarch64)"
+            "hello: static ELF 64-bit x86-64 executable, but NOT for aarch64-linux-musl: machine is x86-64 (expected aarch64)"
         );
         let all = Spec {
             interp: Some("/lib/ld-musl-aarch64.so.1"),
@@ -992,6 +999,33 @@ mod tests {
             odd.problems,
             ["machine is unknown machine 4660 (expected x86-64)"]
         );
+    }
+
+    /// Issue 20: a static file for another machine is static; the verdict says what is wrong.
+    #[test]
+    fn a_static_file_for_another_machine_is_called_static_but_not_for_the_target() {
+        let v = verdict(&Spec::static_exec(EM_AARCH64), "linux/riscv64");
+        assert!(!v.ok);
+        assert_eq!(
+            v.line(),
+            "hello: static ELF 64-bit aarch64 executable, but NOT for riscv64-linux-musl: machine is aarch64 (expected riscv64)"
+        );
+        let v = verdict(&Spec::static_pie(EM_AARCH64), "linux/amd64");
+        assert_eq!(
+            v.line(),
+            "hello: static-pie ELF 64-bit aarch64 executable, but NOT for x86_64-linux-musl: machine is aarch64 (expected x86-64)"
+        );
+        let arm32 = Spec {
+            class64: false,
+            ..Spec::static_exec(EM_ARM)
+        };
+        assert_eq!(
+            verdict(&arm32, "linux/arm64").line(),
+            "hello: static ELF 32-bit arm executable, but NOT for aarch64-linux-musl: machine is arm (expected aarch64); ELF 32-bit (expected 64-bit)"
+        );
+        // Neither static nor for this machine: the headline says not static, the list says both.
+        let v = verdict(&Spec::dynamic(EM_AARCH64), "linux/riscv64");
+        assert!(v.line().starts_with("hello: NOT static for riscv64-linux-musl: machine is aarch64 (expected riscv64); interpreter "), "{v}");
     }
 
     #[test]
