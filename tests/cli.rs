@@ -348,6 +348,104 @@ fn list_and_verify() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("NOT static"));
 }
 
+/// An ELF64 little-endian executable: the header, a PT_LOAD of the whole file at 0x400000, and
+/// with `needed` a PT_DYNAMIC whose DT_NEEDED entries point into `strtab`.
+fn elf64(machine: u16, needed: &[u64], strtab: &[u8]) -> Vec<u8> {
+    let phnum: usize = if needed.is_empty() { 1 } else { 2 };
+    let strtab_at = 64 + 56 * phnum;
+    let dynamic_at = strtab_at + strtab.len();
+    let mut entries: Vec<(u64, u64)> = needed.iter().map(|&at| (1, at)).collect(); // DT_NEEDED
+    entries.extend([(5, 0x40_0000 + strtab_at as u64), (0, 0)]); // DT_STRTAB, DT_NULL
+    let dynamic_len = if needed.is_empty() {
+        0
+    } else {
+        16 * entries.len()
+    };
+    let len = dynamic_at + dynamic_len;
+    let mut elf = vec![0u8; len];
+    let mut put = |at: usize, bytes: &[u8]| elf[at..at + bytes.len()].copy_from_slice(bytes);
+    put(0, &[0x7f, b'E', b'L', b'F', 2, 1, 1]); // ELFCLASS64, ELFDATA2LSB, EV_CURRENT
+    put(16, &2u16.to_le_bytes()); // ET_EXEC
+    put(18, &machine.to_le_bytes());
+    put(20, &1u32.to_le_bytes()); // e_version
+    put(24, &0x40_0078u64.to_le_bytes()); // e_entry
+    put(32, &64u64.to_le_bytes()); // e_phoff
+    put(52, &64u16.to_le_bytes()); // e_ehsize
+    put(54, &56u16.to_le_bytes()); // e_phentsize
+    put(56, &(phnum as u16).to_le_bytes()); // e_phnum
+    let segments = [(1u32, 0, len), (2, dynamic_at, dynamic_len)]; // PT_LOAD, PT_DYNAMIC
+    for (i, (p_type, offset, size)) in segments.into_iter().take(phnum).enumerate() {
+        let at = 64 + 56 * i;
+        put(at, &p_type.to_le_bytes());
+        put(at + 4, &5u32.to_le_bytes()); // R+X
+        put(at + 8, &(offset as u64).to_le_bytes());
+        put(at + 16, &(0x40_0000 + offset as u64).to_le_bytes()); // p_vaddr
+        put(at + 24, &(0x40_0000 + offset as u64).to_le_bytes()); // p_paddr
+        put(at + 32, &(size as u64).to_le_bytes()); // p_filesz
+        put(at + 40, &(size as u64).to_le_bytes()); // p_memsz
+        put(at + 48, &0x1000u64.to_le_bytes()); // p_align
+    }
+    put(strtab_at, strtab);
+    for (i, (tag, value)) in entries.iter().enumerate().take(dynamic_len / 16) {
+        put(dynamic_at + 16 * i, &tag.to_le_bytes());
+        put(dynamic_at + 16 * i + 8, &value.to_le_bytes());
+    }
+    elf
+}
+
+/// Issue 20: a static aarch64 file checked for riscv64 is static; what is wrong is the machine.
+#[test]
+fn verify_says_a_static_file_for_another_machine_is_static_and_names_the_machine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    std::fs::write(&app, elf64(183, &[], &[])).unwrap();
+    let app_arg = app.to_str().unwrap();
+    let out = bare(&["verify", "-t", "linux/riscv64", app_arg], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{app_arg}: static ELF 64-bit aarch64 executable, but NOT for riscv64-linux-musl: machine is aarch64 (expected riscv64)\n"
+        )
+    );
+    let out = bare(&["verify", "-t", "linux/arm64", app_arg], tmp.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{app_arg}: static ELF 64-bit aarch64 executable, no interpreter, no shared libraries: OK for aarch64-linux-musl\n"
+        )
+    );
+}
+
+/// 16,384 DT_NEEDED entries all naming one 64 KiB string (a 330 KB file): verify used to copy
+/// the name once per entry, 1 GiB in all, and under a 512 MiB address-space limit it aborted.
+#[test]
+fn verify_refuses_a_file_whose_needed_names_repeat_one_long_string_within_bounded_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = tmp.path().join("app");
+    let mut strtab = vec![0u8];
+    strtab.extend(std::iter::repeat_n(b'x', 64 << 10));
+    strtab.push(0);
+    std::fs::write(&app, elf64(183, &[1; 16 << 10], &strtab)).unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 524288 && exec \"$0\" verify -t linux/arm64 \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_crossroot"))
+        .arg(&app)
+        .env("CROSSROOT_HOME", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!(
+            "error: {}: DT_NEEDED names add up to more than 1048576 bytes after 17 entries: not a real program's dynamic section",
+            app.display()
+        )
+    );
+}
+
 #[test]
 fn the_pinned_zig_release_is_fetched_when_none_is_installed() {
     let f = fixture(false);

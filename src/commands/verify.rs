@@ -1,4 +1,4 @@
-//! `crossroot verify`: is this ELF file a static executable for the target?
+//! `crossroot verify`: is this file a static executable for the target?
 
 use anyhow::Result;
 
@@ -7,7 +7,7 @@ use crate::cli::VerifyArgs;
 pub fn run(args: VerifyArgs) -> Result<i32> {
     let mut all_ok = true;
     for file in &args.files {
-        let verdict = crate::elf::verify(file, args.target)?;
+        let verdict = crate::verify::verify(file, args.target)?;
         println!("{}", verdict.line());
         all_ok &= verdict.ok;
     }

@@ -1,55 +1,52 @@
 //! Reads an ELF file's headers and judges whether it is a static executable for a target.
 //!
-//! Only what the verdict needs is parsed: the identification, `e_type`, `e_machine`, the
-//! program headers, `PT_INTERP`, and the dynamic section (`DT_NEEDED`, `DT_SONAME`,
-//! `DT_FLAGS_1`). Every read is bounds-checked, so hostile input yields an error, not a panic.
+//! The reading is `object`'s (`object::read::elf`): its header, program header and dynamic entry
+//! types do every bounds-checked, endian-aware read. Only what the verdict needs is looked at,
+//! through the program headers as the kernel sees them: the identification, `e_type`,
+//! `e_machine`, `PT_INTERP`, and the dynamic segment (`DT_NEEDED`, `DT_SONAME`, `DT_FLAGS_1`).
+//! Section headers are not read (except section 0 for an extended program header count), so a
+//! file whose sections are stripped or damaged still gets a verdict. Hostile input yields an
+//! error, never a panic, and bounded memory: a few times the file, and at most 1 MiB of
+//! `DT_NEEDED` names.
 
 use std::fmt;
-use std::fs;
+use std::mem::size_of;
 use std::path::{Path, PathBuf};
+
+use object::elf::{
+    DF_1_PIE, DT_FLAGS_1, DT_NEEDED, DT_NULL, DT_SONAME, DT_STRSZ, DT_STRTAB, DataEncoding,
+    ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, ELFMAG, ET_CORE, ET_DYN, ET_EXEC, ET_REL,
+    FileClass, FileHeader32, FileHeader64, PN_XNUM, PT_DYNAMIC, PT_INTERP, PT_LOAD,
+};
+use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader};
+use object::{Endianness, ReadRef, StringTable};
 
 use crate::target::Target;
 
-const MAGIC: [u8; 4] = [0x7f, b'E', b'L', b'F'];
+/// `e_ident`'s length, EI_NIDENT.
 const IDENT_LEN: usize = 16;
 
-const ELFCLASS32: u8 = 1;
-const ELFCLASS64: u8 = 2;
-const ELFDATA2LSB: u8 = 1;
-const ELFDATA2MSB: u8 = 2;
-
-const ET_REL: u16 = 1;
-const ET_EXEC: u16 = 2;
-const ET_DYN: u16 = 3;
-const ET_CORE: u16 = 4;
-
-const PT_LOAD: u32 = 1;
-const PT_DYNAMIC: u32 = 2;
-const PT_INTERP: u32 = 3;
-
-/// `e_phnum` value meaning "the real count is in section header 0's `sh_info`".
-const PN_XNUM: u16 = 0xffff;
-
-const DT_NULL: u64 = 0;
-const DT_NEEDED: u64 = 1;
-const DT_STRTAB: u64 = 5;
-const DT_STRSZ: u64 = 10;
-const DT_SONAME: u64 = 14;
-const DT_FLAGS_1: u64 = 0x6fff_fffb;
-const DF_1_PIE: u64 = 0x0800_0000;
+/// The most bytes of `DT_NEEDED` names one file may list: real programs list a few hundred
+/// bytes, and without a bound thousands of entries naming one long string cost memory quadratic
+/// in the file's size.
+const NEEDED_NAMES_MAX: usize = 1 << 20;
 
 /// What is wrong with the bytes of an ELF file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ElfFormatError {
     #[error("not an ELF file (magic {found}, expected 7f 45 4c 46)")]
     NotElf { found: String },
+    #[error(
+        "not an ELF file (magic {found}): it looks like {format}, which verify does not support yet; the Linux targets' programs are ELF"
+    )]
+    OtherFormat { found: String, format: &'static str },
     #[error("truncated ELF header: file is {len} bytes, the header needs {need}")]
     TruncatedHeader { len: usize, need: u64 },
     #[error("unknown ELF class {class} (expected 1 for 32-bit or 2 for 64-bit)")]
     BadClass { class: u8 },
     #[error("unknown ELF data encoding {data} (expected 1 for little or 2 for big endian)")]
     BadEncoding { data: u8 },
-    #[error("program header entries are {found} bytes, expected at least {expected}")]
+    #[error("program header entries are {found} bytes, expected {expected}")]
     BadPhentsize { found: u16, expected: u16 },
     #[error(
         "truncated program header table at offset {offset:#x}: {count} entries of {entsize} bytes, file is {len} bytes"
@@ -60,6 +57,10 @@ pub enum ElfFormatError {
         entsize: u16,
         len: usize,
     },
+    #[error(
+        "e_phnum is PN_XNUM (0xffff) but e_shoff is 0: there is no section header 0 to hold the program header count"
+    )]
+    NoSectionHeaders,
     #[error(
         "truncated section header 0 at offset {offset:#x} (needed for the program header count), file is {len} bytes"
     )]
@@ -83,6 +84,10 @@ pub enum ElfFormatError {
         offset: u64,
         size: u64,
     },
+    #[error(
+        "DT_NEEDED names add up to more than {max} bytes after {count} entries: not a real program's dynamic section"
+    )]
+    TooManyNeeded { count: usize, max: usize },
 }
 
 /// Reading or parsing an ELF file failed.
@@ -118,13 +123,13 @@ pub enum ElfKind {
 }
 
 impl ElfKind {
-    fn from_raw(e_type: u16) -> Self {
+    fn from_raw(e_type: object::elf::FileType) -> Self {
         match e_type {
             ET_EXEC => Self::Exec,
             ET_DYN => Self::Dyn,
             ET_REL => Self::Rel,
             ET_CORE => Self::Core,
-            other => Self::Other(other),
+            other => Self::Other(other.0),
         }
     }
 }
@@ -273,21 +278,28 @@ impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = self.path.display();
         let target = self.target.triple;
+        let info = &self.info;
+        let linkage = if info.is_static_pie() {
+            "static-pie"
+        } else {
+            "static"
+        };
+        let what = format!(
+            "{linkage} ELF {}-bit {} executable",
+            info.bits(),
+            describe_machine(info.machine, info.class64, info.little_endian),
+        );
         if self.ok {
-            let linkage = if self.info.is_static_pie() {
-                "static-pie"
-            } else {
-                "static"
-            };
             write!(
                 f,
-                "{path}: {linkage} ELF {}-bit {} executable, no interpreter, no shared libraries: OK for {target}",
-                self.info.bits(),
-                describe_machine(
-                    self.info.machine,
-                    self.info.class64,
-                    self.info.little_endian
-                ),
+                "{path}: {what}, no interpreter, no shared libraries: OK for {target}"
+            )
+        } else if info.is_executable() && info.is_static() {
+            // Only machine, class or byte order are wrong: the file is static, for another target.
+            write!(
+                f,
+                "{path}: {what}, but NOT for {target}: {}",
+                self.problems.join("; ")
             )
         } else {
             write!(
@@ -299,13 +311,9 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// Reads `path` and judges whether it is a static executable for `target`.
-pub fn verify(path: &Path, target: &Target) -> Result<Verdict, ElfError> {
-    let bytes = fs::read(path).map_err(|source| ElfError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let info = parse_elf(&bytes).map_err(|problem| ElfError::Format {
+/// Judges the bytes of an ELF file, read from `path`, against `target`.
+pub fn verify_bytes(path: &Path, bytes: &[u8], target: &Target) -> Result<Verdict, ElfError> {
+    let info = parse_elf(bytes).map_err(|problem| ElfError::Format {
         path: path.to_path_buf(),
         problem,
     })?;
@@ -363,86 +371,30 @@ fn target_little_endian(target: &Target) -> bool {
     )
 }
 
-/// Bounds-checked, endian-aware reads from the file image.
-struct Image<'a> {
-    bytes: &'a [u8],
-    little: bool,
-    class64: bool,
-}
-
-impl<'a> Image<'a> {
-    fn slice(&self, offset: u64, len: u64) -> Option<&'a [u8]> {
-        let start = usize::try_from(offset).ok()?;
-        let end = start.checked_add(usize::try_from(len).ok()?)?;
-        self.bytes.get(start..end)
-    }
-
-    fn array<const N: usize>(&self, offset: u64) -> Option<[u8; N]> {
-        self.slice(offset, N as u64)?.try_into().ok()
-    }
-
-    fn u16(&self, offset: u64) -> Option<u16> {
-        let b = self.array(offset)?;
-        Some(if self.little {
-            u16::from_le_bytes(b)
-        } else {
-            u16::from_be_bytes(b)
-        })
-    }
-
-    fn u32(&self, offset: u64) -> Option<u32> {
-        let b = self.array(offset)?;
-        Some(if self.little {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        })
-    }
-
-    fn u64(&self, offset: u64) -> Option<u64> {
-        let b = self.array(offset)?;
-        Some(if self.little {
-            u64::from_le_bytes(b)
-        } else {
-            u64::from_be_bytes(b)
-        })
-    }
-
-    /// An address-sized field: 4 bytes in ELF32, 8 in ELF64.
-    fn word(&self, offset: u64) -> Option<u64> {
-        if self.class64 {
-            self.u64(offset)
-        } else {
-            self.u32(offset).map(u64::from)
-        }
-    }
-}
-
-/// One program header, reduced to the fields the verdict uses.
-#[derive(Debug, Clone, Copy)]
-struct Segment {
-    p_type: u32,
-    offset: u64,
-    vaddr: u64,
-    filesz: u64,
+/// The first bytes of a file, as hex, for messages.
+pub(crate) fn magic_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Parses the headers of an ELF image held in memory.
 pub fn parse_elf(bytes: &[u8]) -> Result<ElfInfo, ElfFormatError> {
-    if bytes.get(..4) != Some(&MAGIC[..]) {
-        if MAGIC.starts_with(bytes) {
+    // The identification is checked here, not by `FileHeader::parse`: that folds every fault
+    // into "Unsupported ELF header", and also refuses an EI_VERSION the kernel does not check.
+    if bytes.get(..4) != Some(&ELFMAG[..]) {
+        if ELFMAG.starts_with(bytes) {
             return Err(ElfFormatError::TruncatedHeader {
                 len: bytes.len(),
                 need: IDENT_LEN as u64,
             });
         }
-        let found = bytes
-            .iter()
-            .take(4)
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(" ");
-        return Err(ElfFormatError::NotElf { found });
+        return Err(ElfFormatError::NotElf {
+            found: magic_hex(bytes),
+        });
     }
     if bytes.len() < IDENT_LEN {
         return Err(ElfFormatError::TruncatedHeader {
@@ -450,71 +402,51 @@ pub fn parse_elf(bytes: &[u8]) -> Result<ElfInfo, ElfFormatError> {
             need: IDENT_LEN as u64,
         });
     }
-    let class64 = match bytes[4] {
+    let class64 = match FileClass(bytes[4]) {
         ELFCLASS32 => false,
         ELFCLASS64 => true,
-        class => return Err(ElfFormatError::BadClass { class }),
+        class => return Err(ElfFormatError::BadClass { class: class.0 }),
     };
-    let little = match bytes[5] {
-        ELFDATA2LSB => true,
-        ELFDATA2MSB => false,
-        data => return Err(ElfFormatError::BadEncoding { data }),
+    let endian = match DataEncoding(bytes[5]) {
+        ELFDATA2LSB => Endianness::Little,
+        ELFDATA2MSB => Endianness::Big,
+        data => return Err(ElfFormatError::BadEncoding { data: data.0 }),
     };
-    let image = Image {
-        bytes,
-        little,
-        class64,
-    };
-
-    let header_len: u64 = if class64 { 64 } else { 52 };
-    let truncated_header = ElfFormatError::TruncatedHeader {
-        len: bytes.len(),
-        need: header_len,
-    };
-    if (bytes.len() as u64) < header_len {
-        return Err(truncated_header);
-    }
-    // Field offsets after e_version differ between the classes because e_entry/e_phoff/e_shoff widen.
-    let (phoff_at, shoff_at, phentsize_at) = if class64 { (32, 40, 54) } else { (28, 32, 42) };
-    let header = || -> Option<_> {
-        Some((
-            image.u16(16)?,
-            image.u16(18)?,
-            image.word(24)?,
-            image.word(phoff_at)?,
-            image.word(shoff_at)?,
-            image.u16(phentsize_at)?,
-            image.u16(phentsize_at + 2)?,
-        ))
-    };
-    let (e_type, machine, entry, phoff, shoff, phentsize, phnum) =
-        header().ok_or(truncated_header)?;
-
-    let phnum = if phnum == PN_XNUM {
-        let sh_info_at = if class64 { 44 } else { 28 };
-        let count = shoff
-            .checked_add(sh_info_at)
-            .and_then(|at| image.u32(at))
-            .ok_or(ElfFormatError::TruncatedSectionHeader {
-                offset: shoff,
-                len: bytes.len(),
-            })?;
-        u64::from(count)
+    if class64 {
+        parse_headers::<FileHeader64<Endianness>>(bytes, endian)
     } else {
-        u64::from(phnum)
-    };
-    let segments = read_segments(&image, phoff, phentsize, phnum)?;
+        parse_headers::<FileHeader32<Endianness>>(bytes, endian)
+    }
+}
+
+fn parse_headers<Elf: FileHeader<Endian = Endianness>>(
+    data: &[u8],
+    endian: Endianness,
+) -> Result<ElfInfo, ElfFormatError> {
+    let len = data.len();
+    let header = data
+        .read_at::<Elf>(0)
+        .map_err(|()| ElfFormatError::TruncatedHeader {
+            len,
+            need: size_of::<Elf>() as u64,
+        })?;
+    let class64 = header.is_class_64();
+    let little = endian == Endianness::Little;
+    let machine = header.e_machine(endian).0;
+    let segments = program_headers(header, endian, data)?;
 
     let mut interpreter = None;
     let mut dynamic = None;
-    for seg in &segments {
-        match seg.p_type {
+    for segment in segments {
+        match segment.p_type(endian) {
             PT_INTERP if interpreter.is_none() => {
-                let raw = segment_bytes(&image, seg, "PT_INTERP")?;
+                let raw = segment_data(segment, endian, data, "PT_INTERP")?;
+                // Not `ProgramHeader::interpreter`: it refuses a path without a NUL, and the
+                // verdict should still name the interpreter such a file asks for.
                 let path = raw.split(|&b| b == 0).next().unwrap_or_default();
                 interpreter = Some(String::from_utf8_lossy(path).into_owned());
             }
-            PT_DYNAMIC if dynamic.is_none() => dynamic = Some(*seg),
+            PT_DYNAMIC if dynamic.is_none() => dynamic = Some(segment),
             _ => {}
         }
     }
@@ -524,8 +456,8 @@ pub fn parse_elf(bytes: &[u8]) -> Result<ElfInfo, ElfFormatError> {
         little_endian: little,
         machine,
         machine_name: machine_name(machine, class64, little),
-        kind: ElfKind::from_raw(e_type),
-        entry,
+        kind: ElfKind::from_raw(header.e_type(endian)),
+        entry: header.e_entry(endian).into(),
         interpreter,
         has_dynamic: dynamic.is_some(),
         needed: Vec::new(),
@@ -533,162 +465,181 @@ pub fn parse_elf(bytes: &[u8]) -> Result<ElfInfo, ElfFormatError> {
         pie_flag: false,
     };
     if let Some(dynamic) = dynamic {
-        read_dynamic(&image, &dynamic, &segments, &mut info)?;
+        read_dynamic::<Elf>(dynamic, segments, endian, data, &mut info)?;
     }
     Ok(info)
 }
 
-fn read_segments(
-    image: &Image<'_>,
-    phoff: u64,
-    phentsize: u16,
-    phnum: u64,
-) -> Result<Vec<Segment>, ElfFormatError> {
-    if phnum == 0 {
-        return Ok(Vec::new());
-    }
-    let expected: u16 = if image.class64 { 56 } else { 32 };
-    if phentsize < expected {
-        return Err(ElfFormatError::BadPhentsize {
-            found: phentsize,
-            expected,
-        });
-    }
-    let truncated = ElfFormatError::TruncatedPhdrs {
-        offset: phoff,
-        count: phnum,
-        entsize: phentsize,
-        len: image.bytes.len(),
+/// The program header table, read where the kernel reads it.
+fn program_headers<'data, Elf: FileHeader<Endian = Endianness>>(
+    header: &Elf,
+    endian: Endianness,
+    data: &'data [u8],
+) -> Result<&'data [Elf::ProgramHeader], ElfFormatError> {
+    let phnum = if header.e_phnum(endian) == PN_XNUM {
+        extended_phnum(header, endian, data)?
+    } else {
+        u32::from(header.e_phnum(endian))
     };
-    let table_len = phnum
-        .checked_mul(u64::from(phentsize))
-        .ok_or_else(|| truncated.clone())?;
-    // Checking the whole table first also bounds the allocation below by the file size.
-    image
-        .slice(phoff, table_len)
-        .ok_or_else(|| truncated.clone())?;
-    let mut segments = Vec::with_capacity(phnum as usize);
-    for i in 0..phnum {
-        let at = phoff + i * u64::from(phentsize);
-        let seg = if image.class64 {
-            (|| {
-                Some(Segment {
-                    p_type: image.u32(at)?,
-                    offset: image.u64(at + 8)?,
-                    vaddr: image.u64(at + 16)?,
-                    filesz: image.u64(at + 32)?,
-                })
-            })()
-        } else {
-            (|| {
-                Some(Segment {
-                    p_type: image.u32(at)?,
-                    offset: u64::from(image.u32(at + 4)?),
-                    vaddr: u64::from(image.u32(at + 8)?),
-                    filesz: u64::from(image.u32(at + 16)?),
-                })
-            })()
-        };
-        segments.push(seg.ok_or_else(|| truncated.clone())?);
+    if phnum == 0 {
+        return Ok(&[]);
     }
-    Ok(segments)
-}
-
-fn segment_bytes<'a>(
-    image: &Image<'a>,
-    seg: &Segment,
-    segment: &'static str,
-) -> Result<&'a [u8], ElfFormatError> {
-    image
-        .slice(seg.offset, seg.filesz)
-        .ok_or(ElfFormatError::TruncatedSegment {
-            segment,
-            offset: seg.offset,
-            size: seg.filesz,
-            len: image.bytes.len(),
+    let expected = size_of::<Elf::ProgramHeader>() as u16;
+    let found = header.e_phentsize(endian);
+    // The kernel refuses any other entry size (fs/binfmt_elf.c, load_elf_phdrs).
+    if found != expected {
+        return Err(ElfFormatError::BadPhentsize { found, expected });
+    }
+    let offset: u64 = header.e_phoff(endian).into();
+    // Not `FileHeader::program_headers`: it takes e_phoff 0 for "no program headers", where the
+    // kernel reads the table at offset 0, and a verdict must see what the kernel will run.
+    data.read_slice_at(offset, phnum as usize)
+        .map_err(|()| ElfFormatError::TruncatedPhdrs {
+            offset,
+            count: u64::from(phnum),
+            entsize: found,
+            len: data.len(),
         })
 }
 
-fn read_dynamic(
-    image: &Image<'_>,
-    dynamic: &Segment,
-    segments: &[Segment],
+/// `e_phnum` is PN_XNUM: the real count is section header 0's `sh_info`.
+fn extended_phnum<Elf: FileHeader<Endian = Endianness>>(
+    header: &Elf,
+    endian: Endianness,
+    data: &[u8],
+) -> Result<u32, ElfFormatError> {
+    let offset: u64 = header.e_shoff(endian).into();
+    if offset == 0 {
+        return Err(ElfFormatError::NoSectionHeaders);
+    }
+    // Not `FileHeader::section_0`: it also demands that e_shentsize match, which the count in
+    // section header 0 does not depend on.
+    let section_0 = data.read_at::<Elf::SectionHeader>(offset).map_err(|()| {
+        ElfFormatError::TruncatedSectionHeader {
+            offset,
+            len: data.len(),
+        }
+    })?;
+    Ok(section_0.sh_info(endian))
+}
+
+fn segment_data<'data, P: ProgramHeader<Endian = Endianness>>(
+    segment: &P,
+    endian: Endianness,
+    data: &'data [u8],
+    name: &'static str,
+) -> Result<&'data [u8], ElfFormatError> {
+    let (offset, size) = segment.file_range(endian);
+    let truncated = ElfFormatError::TruncatedSegment {
+        segment: name,
+        offset,
+        size,
+        len: data.len(),
+    };
+    // `data` gives an empty slice for size 0 wherever it points; an offset past the end is
+    // still a broken segment.
+    if offset > data.len() as u64 {
+        return Err(truncated);
+    }
+    segment.data(endian, data).map_err(|()| truncated)
+}
+
+fn read_dynamic<Elf: FileHeader<Endian = Endianness>>(
+    dynamic: &Elf::ProgramHeader,
+    segments: &[Elf::ProgramHeader],
+    endian: Endianness,
+    data: &[u8],
     info: &mut ElfInfo,
 ) -> Result<(), ElfFormatError> {
-    let raw = segment_bytes(image, dynamic, "PT_DYNAMIC")?;
-    let entries = Image {
-        bytes: raw,
-        little: image.little,
-        class64: image.class64,
-    };
-    let entry_len: u64 = if image.class64 { 16 } else { 8 };
-    let half = entry_len / 2;
-    let mut needed_offsets = Vec::new();
-    let mut soname_offset = None;
-    let mut strtab = None;
-    let mut strsz = None;
-    let mut at = 0u64;
-    while let (Some(tag), Some(val)) = (entries.word(at), entries.word(at + half)) {
-        match tag {
-            DT_NULL => break,
-            DT_NEEDED => needed_offsets.push(val),
-            DT_SONAME => soname_offset = Some(val),
-            DT_STRTAB => strtab = Some(val),
-            DT_STRSZ => strsz = Some(val),
-            DT_FLAGS_1 => info.pie_flag = val & DF_1_PIE != 0,
+    let raw = segment_data(dynamic, endian, data, "PT_DYNAMIC")?;
+    // Whole entries only; not `ProgramHeader::dynamic`, which refuses the segment when its size
+    // is not a multiple of the entry size, where the loader just reads up to DT_NULL.
+    let count = raw.len() / size_of::<Elf::Dyn>();
+    let all: &[Elf::Dyn] = raw.read_slice_at(0, count).unwrap_or_default();
+    let end = all
+        .iter()
+        .position(|entry| entry.d_tag(endian) == DT_NULL)
+        .unwrap_or(all.len());
+    let entries = &all[..end];
+
+    let (mut strtab, mut strsz, mut soname, mut has_needed) = (None, None, None, false);
+    for entry in entries {
+        let value: u64 = entry.d_val(endian).into();
+        match entry.d_tag(endian) {
+            DT_NEEDED => has_needed = true,
+            DT_SONAME => soname = Some(value),
+            DT_STRTAB => strtab = Some(value),
+            DT_STRSZ => strsz = Some(value),
+            DT_FLAGS_1 => info.pie_flag = value & DF_1_PIE.0 != 0,
             _ => {}
         }
-        at += entry_len;
     }
-    if needed_offsets.is_empty() && soname_offset.is_none() {
+    if !has_needed && soname.is_none() {
         return Ok(());
     }
     let addr = strtab.ok_or(ElfFormatError::MissingStrtab)?;
-    let table = map_strtab(image, segments, addr, strsz)?;
+    let table = map_strtab::<Elf>(segments, endian, data, addr, strsz)?;
+    let strings = StringTable::new(table, 0, table.len() as u64);
     let name = |tag: &'static str, offset: u64| -> Result<String, ElfFormatError> {
-        let bad = ElfFormatError::BadString {
-            tag,
-            offset,
-            size: table.len() as u64,
-        };
-        let start = usize::try_from(offset).map_err(|_| bad.clone())?;
-        let rest = table.get(start..).ok_or_else(|| bad.clone())?;
-        let end = rest.iter().position(|&b| b == 0).ok_or(bad)?;
-        Ok(String::from_utf8_lossy(&rest[..end]).into_owned())
+        let name = u32::try_from(offset)
+            .ok()
+            .and_then(|at| strings.get(at).ok())
+            .ok_or(ElfFormatError::BadString {
+                tag,
+                offset,
+                size: table.len() as u64,
+            })?;
+        Ok(String::from_utf8_lossy(name).into_owned())
     };
-    for offset in needed_offsets {
-        info.needed.push(name("DT_NEEDED", offset)?);
+    // A second pass over the entries: DT_STRTAB may come after the names that need it.
+    let mut needed_bytes = 0usize;
+    for entry in entries.iter().filter(|e| e.d_tag(endian) == DT_NEEDED) {
+        let needed = name("DT_NEEDED", entry.d_val(endian).into())?;
+        needed_bytes += needed.len();
+        if needed_bytes > NEEDED_NAMES_MAX {
+            return Err(ElfFormatError::TooManyNeeded {
+                count: info.needed.len() + 1,
+                max: NEEDED_NAMES_MAX,
+            });
+        }
+        info.needed.push(needed);
     }
-    if let Some(offset) = soname_offset {
+    if let Some(offset) = soname {
         info.soname = Some(name("DT_SONAME", offset)?);
     }
     Ok(())
 }
 
 /// The string table's bytes: DT_STRTAB is a virtual address, found in the file through PT_LOAD.
-fn map_strtab<'a>(
-    image: &Image<'a>,
-    segments: &[Segment],
+///
+/// Written here rather than with `ProgramHeader::data_range`: that maps an address only through
+/// a segment wholly inside the file, and a last segment cut short still holds a readable table.
+fn map_strtab<'data, Elf: FileHeader<Endian = Endianness>>(
+    segments: &[Elf::ProgramHeader],
+    endian: Endianness,
+    data: &'data [u8],
     addr: u64,
     strsz: Option<u64>,
-) -> Result<&'a [u8], ElfFormatError> {
-    for seg in segments.iter().filter(|s| s.p_type == PT_LOAD) {
-        let Some(delta) = addr.checked_sub(seg.vaddr) else {
+) -> Result<&'data [u8], ElfFormatError> {
+    for segment in segments.iter().filter(|s| s.p_type(endian) == PT_LOAD) {
+        let (offset, filesz) = segment.file_range(endian);
+        let Some(delta) = addr.checked_sub(segment.p_vaddr(endian).into()) else {
             continue;
         };
-        if delta >= seg.filesz {
+        if delta >= filesz {
             continue;
         }
-        let Some(start) = seg.offset.checked_add(delta) else {
+        let Some(start) = offset.checked_add(delta) else {
             continue;
         };
-        let in_segment = seg.filesz - delta;
-        let len = strsz.map_or(in_segment, |size| size.min(in_segment));
+        let in_segment = filesz - delta;
         // A segment that claims more than the file holds still yields whatever is present.
-        let available = (image.bytes.len() as u64).saturating_sub(start);
-        if let Some(table) = image.slice(start, len.min(available)) {
-            return Ok(table);
-        }
+        let Some(present) = usize::try_from(start).ok().and_then(|at| data.get(at..)) else {
+            continue;
+        };
+        let len = strsz.map_or(in_segment, |size| size.min(in_segment));
+        let len = usize::try_from(len).map_or(present.len(), |len| len.min(present.len()));
+        return Ok(&present[..len]);
     }
     Err(ElfFormatError::UnmappedStrtab { addr })
 }
@@ -696,6 +647,28 @@ fn map_strtab<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::verify;
+    use std::fs;
+
+    // The raw numbers the image builder writes; object's constants are typed.
+    const MAGIC: [u8; 4] = ELFMAG;
+    const ELFCLASS32: u8 = object::elf::ELFCLASS32.0;
+    const ELFCLASS64: u8 = object::elf::ELFCLASS64.0;
+    const ELFDATA2LSB: u8 = object::elf::ELFDATA2LSB.0;
+    const ELFDATA2MSB: u8 = object::elf::ELFDATA2MSB.0;
+    const ET_REL: u16 = object::elf::ET_REL.0;
+    const ET_EXEC: u16 = object::elf::ET_EXEC.0;
+    const ET_DYN: u16 = object::elf::ET_DYN.0;
+    const PT_LOAD: u32 = object::elf::PT_LOAD.0;
+    const PT_DYNAMIC: u32 = object::elf::PT_DYNAMIC.0;
+    const PT_INTERP: u32 = object::elf::PT_INTERP.0;
+    const DT_NULL: u64 = object::elf::DT_NULL.0 as u64;
+    const DT_NEEDED: u64 = object::elf::DT_NEEDED.0 as u64;
+    const DT_STRTAB: u64 = object::elf::DT_STRTAB.0 as u64;
+    const DT_STRSZ: u64 = object::elf::DT_STRSZ.0 as u64;
+    const DT_SONAME: u64 = object::elf::DT_SONAME.0 as u64;
+    const DT_FLAGS_1: u64 = object::elf::DT_FLAGS_1.0 as u64;
+    const DF_1_PIE: u64 = object::elf::DF_1_PIE.0;
 
     const EM_X86_64: u16 = 62;
     const EM_AARCH64: u16 = 183;
@@ -707,7 +680,7 @@ mod tests {
     }
 
     /// What the test builder puts into an image.
-    #[derive(Clone)]
+    #[derive(Debug, Clone)]
     struct Spec {
         class64: bool,
         little: bool,
@@ -842,11 +815,15 @@ mod tests {
         }
         let strtab_off = data.len() as u64;
         let mut strtab = vec![0u8];
-        let mut name_at = |s: &str| {
-            let at = strtab.len() as u64;
-            strtab.extend_from_slice(s.as_bytes());
-            strtab.push(0);
-            at
+        let mut interned = std::collections::HashMap::new();
+        // A name given twice is stored once, as linkers do; both entries point at it.
+        let mut name_at = |s: &'static str| {
+            *interned.entry(s).or_insert_with(|| {
+                let at = strtab.len() as u64;
+                strtab.extend_from_slice(s.as_bytes());
+                strtab.push(0);
+                at
+            })
         };
         let needed: Vec<u64> = spec.needed.iter().map(|n| name_at(n)).collect();
         let soname = spec.soname.map(&mut name_at);
@@ -1006,7 +983,7 @@ mod tests {
         assert!(!v.ok);
         assert_eq!(
             v.line(),
-            "hello: NOT static for aarch64-linux-musl: machine is x86-64 (expected aarch64)"
+            "hello: static ELF 64-bit x86-64 executable, but NOT for aarch64-linux-musl: machine is x86-64 (expected aarch64)"
         );
         let all = Spec {
             interp: Some("/lib/ld-musl-aarch64.so.1"),
@@ -1022,6 +999,33 @@ mod tests {
             odd.problems,
             ["machine is unknown machine 4660 (expected x86-64)"]
         );
+    }
+
+    /// Issue 20: a static file for another machine is static; the verdict says what is wrong.
+    #[test]
+    fn a_static_file_for_another_machine_is_called_static_but_not_for_the_target() {
+        let v = verdict(&Spec::static_exec(EM_AARCH64), "linux/riscv64");
+        assert!(!v.ok);
+        assert_eq!(
+            v.line(),
+            "hello: static ELF 64-bit aarch64 executable, but NOT for riscv64-linux-musl: machine is aarch64 (expected riscv64)"
+        );
+        let v = verdict(&Spec::static_pie(EM_AARCH64), "linux/amd64");
+        assert_eq!(
+            v.line(),
+            "hello: static-pie ELF 64-bit aarch64 executable, but NOT for x86_64-linux-musl: machine is aarch64 (expected x86-64)"
+        );
+        let arm32 = Spec {
+            class64: false,
+            ..Spec::static_exec(EM_ARM)
+        };
+        assert_eq!(
+            verdict(&arm32, "linux/arm64").line(),
+            "hello: static ELF 32-bit arm executable, but NOT for aarch64-linux-musl: machine is arm (expected aarch64); ELF 32-bit (expected 64-bit)"
+        );
+        // Neither static nor for this machine: the headline says not static, the list says both.
+        let v = verdict(&Spec::dynamic(EM_AARCH64), "linux/riscv64");
+        assert!(v.line().starts_with("hello: NOT static for riscv64-linux-musl: machine is aarch64 (expected riscv64); interpreter "), "{v}");
     }
 
     #[test]
@@ -1307,6 +1311,319 @@ mod tests {
                 assert!(v.info.needed.iter().any(|n| n == "libc.so"), "{v}");
             }
             assert!(!verify(&out, target("x86_64-linux-musl")).unwrap().ok);
+        }
+    }
+
+    /// Counts the bytes the current thread has allocated, so a test can bound what parsing
+    /// costs. It is the allocator of the whole unit test binary; counting is all it adds.
+    mod meter {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        thread_local! {
+            static LIVE: Cell<usize> = const { Cell::new(0) };
+            static PEAK: Cell<usize> = const { Cell::new(0) };
+        }
+
+        fn grow(bytes: usize) {
+            let _ = LIVE.try_with(|live| {
+                live.set(live.get().saturating_add(bytes));
+                let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
+            });
+        }
+
+        fn shrink(bytes: usize) {
+            let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(bytes)));
+        }
+
+        struct Counting;
+
+        // SAFETY: every call is passed to `System` unchanged; only counters are updated.
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                grow(layout.size());
+                unsafe { System.alloc(layout) }
+            }
+            unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+                grow(layout.size());
+                unsafe { System.alloc_zeroed(layout) }
+            }
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                shrink(layout.size());
+                unsafe { System.dealloc(ptr, layout) }
+            }
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+                grow(new_size);
+                shrink(layout.size());
+                unsafe { System.realloc(ptr, layout, new_size) }
+            }
+        }
+
+        #[global_allocator]
+        static COUNTING: Counting = Counting;
+
+        /// Runs `f` and returns the most bytes it held allocated at once on this thread.
+        pub fn peak<T>(f: impl FnOnce() -> T) -> (T, usize) {
+            let base = LIVE.with(Cell::get);
+            PEAK.with(|peak| peak.set(base));
+            let out = f();
+            (out, PEAK.with(Cell::get) - base)
+        }
+    }
+
+    /// What parsing may cost: the DT_NEEDED names' bound (1 MiB) twice over, and a few times
+    /// the file for the rest.
+    fn parse_within_budget(bytes: &[u8]) -> Result<ElfInfo, ElfFormatError> {
+        let (parsed, peak) = meter::peak(|| parse_elf(bytes));
+        let budget = (2 << 20) + 16 * bytes.len() + 4096;
+        assert!(
+            peak <= budget,
+            "parsing {} bytes allocated {peak} bytes (budget {budget})",
+            bytes.len()
+        );
+        parsed
+    }
+
+    /// Thousands of DT_NEEDED entries naming one long string: the names are bounded, not
+    /// copied once per entry (before, 4,096 entries of a 60 KB name made 245 MB of strings).
+    #[test]
+    fn needed_names_repeating_one_long_string_are_refused_within_bounded_memory() {
+        let long: &'static str = "x".repeat(60_000).leak();
+        let spec = Spec {
+            needed: vec![long; 4096],
+            ..Spec::dynamic(EM_AARCH64)
+        };
+        let image = build(&spec);
+        assert!(image.len() < 200_000, "{}", image.len());
+        assert_eq!(
+            parse_within_budget(&image),
+            Err(ElfFormatError::TooManyNeeded {
+                count: 18,
+                max: NEEDED_NAMES_MAX
+            })
+        );
+        assert_eq!(
+            ElfFormatError::TooManyNeeded {
+                count: 18,
+                max: NEEDED_NAMES_MAX
+            }
+            .to_string(),
+            "DT_NEEDED names add up to more than 1048576 bytes after 18 entries: not a real program's dynamic section"
+        );
+        // A file that lists the same library a few times is still judged, every entry named.
+        let spec = Spec {
+            needed: vec!["libc.so"; 3],
+            ..Spec::dynamic(EM_AARCH64)
+        };
+        let info = parse_within_budget(&build(&spec)).unwrap();
+        assert_eq!(info.needed, ["libc.so"; 3]);
+    }
+
+    /// Property tests: `PROPTEST_CASES=100000 cargo test --lib verify::elf::tests::prop` runs
+    /// them long; `cargo test` runs proptest's default count (256 cases each).
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        const MACHINES: [u16; 6] = [EM_AARCH64, EM_X86_64, EM_ARM, EM_S390, 243, 0x1234];
+        const NAMES: [&str; 5] = ["libc.so", "libz.so.1", "libssl.so.3", "", "ld-linux.so"];
+        const INTERPRETERS: [&str; 3] = ["/lib/ld-musl-aarch64.so.1", "/x", ""];
+
+        fn spec() -> impl Strategy<Value = Spec> {
+            (
+                (any::<bool>(), any::<bool>()),
+                select(vec![ET_EXEC, ET_DYN, ET_REL, 4, 0xfe00]),
+                select(MACHINES.to_vec()),
+                any::<u32>(),
+                proptest::option::of(select(INTERPRETERS.to_vec())),
+                any::<bool>(),
+                proptest::collection::vec(select(NAMES.to_vec()), 0..4),
+                proptest::option::of(select(NAMES.to_vec())),
+                proptest::option::of(any::<u64>()),
+            )
+                .prop_map(
+                    |(
+                        (class64, little),
+                        e_type,
+                        machine,
+                        entry,
+                        interp,
+                        dynamic,
+                        needed,
+                        soname,
+                        flags_1,
+                    )| Spec {
+                        class64,
+                        little,
+                        e_type,
+                        machine,
+                        entry: u64::from(entry),
+                        interp,
+                        dynamic,
+                        needed,
+                        soname,
+                        // A 32-bit dynamic entry holds 32 bits.
+                        flags_1: flags_1.map(|f| if class64 { f } else { f & 0xffff_ffff }),
+                    },
+                )
+        }
+
+        /// A value a mutated field takes: the edges that break bounds checks, or anything.
+        fn field_value() -> impl Strategy<Value = u64> {
+            prop_oneof![
+                select(vec![
+                    0,
+                    1,
+                    2,
+                    0x40,
+                    0xffff,
+                    0x1_0000,
+                    0x7fff_ffff,
+                    0xffff_ffff,
+                    0x1_0000_0000,
+                    u64::MAX / 2,
+                    u64::MAX - 7,
+                    u64::MAX,
+                ]),
+                0..4096u64,
+                any::<u64>(),
+            ]
+        }
+
+        #[derive(Debug, Clone)]
+        enum Mutation {
+            /// Writes a field of `width` bytes (2, 4 or 8) at an offset aligned to it: the
+            /// builder's headers, program headers and dynamic entries are all aligned, so these
+            /// land on e_phoff, p_filesz, d_tag, d_val and the rest.
+            Field {
+                slot: usize,
+                width: usize,
+                value: u64,
+            },
+            /// One of the header fields that size or place the tables.
+            Header {
+                field: usize,
+                value: u64,
+            },
+            Byte {
+                slot: usize,
+                value: u8,
+            },
+            Truncate {
+                keep: usize,
+            },
+        }
+
+        fn mutation() -> impl Strategy<Value = Mutation> {
+            prop_oneof![
+                (any::<usize>(), select(vec![2usize, 4, 8]), field_value())
+                    .prop_map(|(slot, width, value)| Mutation::Field { slot, width, value }),
+                (0..6usize, field_value())
+                    .prop_map(|(field, value)| Mutation::Header { field, value }),
+                (any::<usize>(), any::<u8>())
+                    .prop_map(|(slot, value)| Mutation::Byte { slot, value }),
+                any::<usize>().prop_map(|keep| Mutation::Truncate { keep }),
+            ]
+        }
+
+        fn write(image: &mut [u8], at: usize, width: usize, value: u64, little: bool) {
+            let Some(field) = image.get_mut(at..at + width) else {
+                return;
+            };
+            let bytes = if little {
+                value.to_le_bytes()
+            } else {
+                value.to_be_bytes()
+            };
+            let bytes = if little {
+                &bytes[..width]
+            } else {
+                &bytes[8 - width..]
+            };
+            field.copy_from_slice(bytes);
+        }
+
+        fn apply(image: &mut Vec<u8>, spec: &Spec, mutation: &Mutation) {
+            if image.is_empty() {
+                return;
+            }
+            let word = if spec.class64 { 8 } else { 4 };
+            match *mutation {
+                Mutation::Field { slot, width, value } => {
+                    let at = slot % image.len() / width * width;
+                    write(image, at, width, value, spec.little);
+                }
+                Mutation::Header { field, value } => {
+                    // e_phoff, e_shoff, e_phentsize, e_phnum, e_shentsize, e_type.
+                    let (phoff, shoff, phentsize) = if spec.class64 {
+                        (32, 40, 54)
+                    } else {
+                        (28, 32, 42)
+                    };
+                    let (at, width) = [
+                        (phoff, word),
+                        (shoff, word),
+                        (phentsize, 2),
+                        (phentsize + 2, 2),
+                        (phentsize + 4, 2),
+                        (16, 2),
+                    ][field];
+                    write(image, at, width, value, spec.little);
+                }
+                Mutation::Byte { slot, value } => {
+                    let at = slot % image.len();
+                    image[at] = value;
+                }
+                Mutation::Truncate { keep } => image.truncate(keep % image.len()),
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn prop_arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+                let _ = parse_within_budget(&bytes);
+            }
+
+            #[test]
+            fn prop_bytes_behind_a_valid_identification_never_panic(
+                class in 0u8..4,
+                data in 0u8..4,
+                rest in proptest::collection::vec(any::<u8>(), 0..2048),
+            ) {
+                let mut bytes = MAGIC.to_vec();
+                bytes.extend_from_slice(&[class, data, 1]);
+                bytes.extend_from_slice(&rest);
+                let _ = parse_within_budget(&bytes);
+            }
+
+            /// Unmutated, every built image reads back as built; mutated, it is read or refused.
+            #[test]
+            fn prop_valid_images_read_back_and_mutated_ones_never_panic(
+                spec in spec(),
+                mutations in proptest::collection::vec(mutation(), 1..5),
+            ) {
+                let mut image = build(&spec);
+                let info = parse_within_budget(&image).unwrap();
+                let dynamic = spec.dynamic;
+                prop_assert_eq!(info.class64, spec.class64);
+                prop_assert_eq!(info.little_endian, spec.little);
+                prop_assert_eq!(info.machine, spec.machine);
+                prop_assert_eq!(info.kind, ElfKind::from_raw(object::elf::FileType(spec.e_type)));
+                prop_assert_eq!(info.entry, spec.entry);
+                prop_assert_eq!(info.interpreter.as_deref(), spec.interp);
+                prop_assert_eq!(info.has_dynamic, dynamic);
+                let needed: &[&str] = if dynamic { &spec.needed } else { &[] };
+                prop_assert_eq!(&info.needed, needed);
+                prop_assert_eq!(info.soname.as_deref(), spec.soname.filter(|_| dynamic));
+                let pie = dynamic && spec.flags_1.is_some_and(|f| f & DF_1_PIE != 0);
+                prop_assert_eq!(info.pie_flag, pie);
+
+                for mutation in &mutations {
+                    apply(&mut image, &spec, mutation);
+                    let _ = parse_within_budget(&image);
+                }
+            }
         }
     }
 }
