@@ -65,7 +65,8 @@ fn fixture(packages: &[&str]) -> Fixture {
     let home = tmp.path().join("home");
     // One zig cache for every test and run: zig builds musl for aarch64 once.
     let shared = common::shared_zig_cache();
-    std::fs::create_dir_all(home.join("toolchains-v1")).unwrap();
+    // A home crossroot made (its tag and buckets), so the shared zig cache can go in first.
+    crossroot::cache::Home::new(&home).init().unwrap();
     std::os::unix::fs::symlink(&shared, home.join("toolchains-v1/zig-cache")).unwrap();
     let f = Fixture {
         tmp,
