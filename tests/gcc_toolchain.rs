@@ -123,7 +123,7 @@ fn curl_stack_with_gcc_and_musl_to_static_go_binaries() {
     let out = crossroot(&["env", "--target", &targets()[0]]);
     assert!(!out.status.success(), "a zig sysroot was found");
 
-    let port = common::serve_gzip(targets().len());
+    let port = common::serve_gzip(2 * targets().len());
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("main.go"), common::GO_PROGRAM).unwrap();
     for target in targets() {
@@ -149,17 +149,21 @@ fn curl_stack_with_gcc_and_musl_to_static_go_binaries() {
         assert!(!out.status.success(), "{target}: c++ wrapper succeeded");
         assert!(common::stderr(&out).contains("glibc"), "{target}");
 
-        // `eval "$(crossroot env --toolchain gcc)"; go build` as a user would type it.
-        let bin = work.path().join(format!("hello-{target}"));
-        let env_args = format!("--toolchain gcc --target {target}");
-        let out = common::go_build(home(), &env_args, work.path(), &bin);
-        assert!(
-            out.status.success(),
-            "{target}: go build failed:\n{}{}",
-            common::stdout(&out),
-            common::stderr(&out)
-        );
-        common::check_go_program(home(), target, &bin, port, &recipes);
+        // `eval "$(crossroot env --toolchain gcc)"; go build` as a user would type it, with
+        // Debian's Go and a current one.
+        for go in common::go_toolchains() {
+            let bin = work.path().join(format!("hello-{target}-{}", go.version));
+            let env_args = format!("--toolchain gcc --target {target}");
+            let out = common::go_build(home(), &env_args, &go, work.path(), &bin);
+            assert!(
+                out.status.success(),
+                "{target}: go build with {} failed:\n{}{}",
+                go.version,
+                common::stdout(&out),
+                common::stderr(&out)
+            );
+            common::check_go_program(home(), target, &bin, port, &recipes);
+        }
     }
 }
 
