@@ -12,7 +12,7 @@ use std::str::FromStr;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::build::PackageRecord;
+use crate::store::PackageRecord;
 use crate::sysroot::Manifest;
 
 /// An output format of `crossroot sbom`.

@@ -15,12 +15,11 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::cache::{self, EntryLock, Home, LockMode};
 use crate::plan::{BuildOptions, Plan, PlannedPackage};
 use crate::recipe::SourceArtifact;
 use crate::report::Reporter;
+use crate::store::{PACKAGE_RECORD, PackageRecord, Store, merge_tree};
 use crate::toolchain::{self, Toolchain};
 
 /// Lines of a failed step's output shown in the error.
@@ -100,34 +99,6 @@ pub struct StepFailure {
     pub tail: String,
     pub log: PathBuf,
 }
-
-/// What the package store keeps beside each built package.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct PackageRecord {
-    pub name: String,
-    pub version: String,
-    pub license: String,
-    pub homepage: String,
-    pub target: String,
-    pub key: String,
-    pub source_file: String,
-    pub source_sha256: String,
-    pub source_origin: String,
-    /// The recipe's upstream URLs for the source file (absent in records before SBOMs).
-    #[serde(default)]
-    pub source_urls: Vec<String>,
-    /// Names of the packages this one was built against (absent in older records).
-    #[serde(default)]
-    pub dependencies: Vec<String>,
-    pub toolchain: crate::toolchain::ToolchainId,
-    pub options: BuildOptions,
-    pub build_system: crate::recipe::BuildSystem,
-    pub build_args: Vec<String>,
-    pub seconds: f64,
-}
-
-/// File name of the record inside a package directory.
-pub const PACKAGE_RECORD: &str = ".crossroot-package.json";
 
 /// A verified source archive for one package.
 #[derive(Debug, Clone)]
@@ -222,7 +193,7 @@ impl Builder {
     }
 
     pub fn package_dir(&self, key: &str) -> PathBuf {
-        self.home.packages().join(key)
+        Store::new(&self.home).package_dir(key)
     }
 
     pub fn is_built(&self, key: &str) -> bool {
@@ -802,34 +773,6 @@ fn sweep_finished_staging(store: &Path) {
             let _ = fs::remove_dir_all(e.path());
         }
     }
-}
-
-/// Links (or copies) every file under `from` into `to`, creating directories.
-pub fn merge_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with(".crossroot") {
-            continue;
-        }
-        let src = entry.path();
-        let dst = to.join(&name);
-        let ty = entry.file_type()?;
-        if ty.is_dir() {
-            fs::create_dir_all(&dst)?;
-            merge_tree(&src, &dst)?;
-        } else if ty.is_symlink() {
-            let target = fs::read_link(&src)?;
-            let _ = fs::remove_file(&dst);
-            std::os::unix::fs::symlink(target, &dst)?;
-        } else {
-            let _ = fs::remove_file(&dst);
-            if fs::hard_link(&src, &dst).is_err() {
-                fs::copy(&src, &dst)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Keeps what a static sysroot needs (headers, `.a`, `.pc`, CMake configs) and checks that

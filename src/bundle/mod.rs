@@ -28,6 +28,7 @@ use crate::build::HostTools;
 use crate::cache::{self, EntryLock, Home, MARKER};
 use crate::extract::{self, Admission, EntryKind, EntryView, ExtractError};
 use crate::report::Reporter;
+use crate::store::{Installed, Store};
 use crate::sysroot::{self, MANIFEST, Manifest, Sysroot};
 use crate::target::Target;
 use crate::toolchain::{Toolchain, ToolchainId, Zig};
@@ -282,7 +283,7 @@ pub fn export(home: &Home, sysroots: &[Sysroot], out: &Path) -> Result<ExportSum
             None => toolchain = Some(m.toolchain.clone()),
         }
         for p in &m.packages {
-            let dir = home.packages().join(&p.key);
+            let dir = Store::new(home).package_dir(&p.key);
             if !cache::is_complete(&dir, &p.key) {
                 return Err(BundleError::MissingPackage {
                     key: p.key.clone(),
@@ -885,18 +886,13 @@ impl StagedBundle {
                 &serde_json::to_vec_pretty(&m).expect("manifest serializes"),
             )?;
         }
+        let store = Store::new(home);
         for key in &self.manifest.packages {
-            let dest = home.packages().join(key);
-            let _lock = EntryLock::acquire(&home.packages().join(format!("{key}.lock")), reporter)?;
-            if cache::is_complete(&dest, key) {
-                summary.packages_kept += 1;
-                continue;
+            let _lock = store.lock(key, reporter)?;
+            match store.install(&root.join(package_prefix(key)), key)? {
+                Installed::New => summary.packages_installed += 1,
+                Installed::Kept => summary.packages_kept += 1,
             }
-            cache::remove_incomplete(&dest)?;
-            let staged = root.join(package_prefix(key));
-            fs::rename(&staged, &dest).map_err(io_err("move the package to", &dest))?;
-            cache::mark_complete(&dest, key)?;
-            summary.packages_installed += 1;
         }
         for (s, target) in self.manifest.sysroots.iter().zip(&self.targets) {
             let dest = sysroot::sysroot_dir(home, target, &s.key);

@@ -63,7 +63,7 @@ pub enum CacheError {
     NotOwnDir { path: PathBuf, found: &'static str },
 }
 
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> CacheError {
+pub(crate) fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> CacheError {
     let path = path.to_path_buf();
     move |source| CacheError::Io {
         action,

@@ -9,12 +9,13 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::build::{HostTools, PACKAGE_RECORD, PackageRecord, human_duration};
+use crate::build::{HostTools, human_duration};
 use crate::bundle;
 use crate::cache::{self, EntryLock, Home, LeftoverState, LockMode, disk_usage};
 use crate::cli::{CacheCommand, ExportArgs, ImportArgs, Selection};
 use crate::report::Reporter;
 use crate::settings::Settings;
+use crate::store::{PACKAGE_RECORD, PackageRecord};
 use crate::sysroot::{self, MANIFEST, Manifest, Sysroot};
 use crate::target::Target;
 

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::build::{HostTools, PACKAGE_RECORD, PackageRecord, merge_tree};
+use crate::build::HostTools;
 use crate::cache::{self, EntryLock, Home};
 use crate::plan::{BuildOptions, TargetPlan};
 use crate::report::Reporter;
+use crate::store::{PACKAGE_RECORD, PackageRecord, merge_tree};
 use crate::target::Target;
 use crate::toolchain::{self, Toolchain, ToolchainId};
 
@@ -223,7 +224,7 @@ pub fn assemble(
         let root = staging.path();
         let mut records = Vec::new();
         for pkg in &tp.packages {
-            let pdir = home.packages().join(&pkg.key);
+            let pdir = crate::store::Store::new(home).package_dir(&pkg.key);
             if !cache::is_complete(&pdir, &pkg.key) {
                 return Err(SysrootError::MissingPackage {
                     name: pkg.recipe.name.clone(),
