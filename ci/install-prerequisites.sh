@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what crossroot's builds and its tests need on a Debian/Ubuntu host:
-# build tools from the distribution (tcl because sqlite's build runs tclsh), the GNU cross
+# build tools from the distribution (tcl because sqlite's build runs tclsh; minisign, which
+# checks a signed bundle's signature in the tests as a user without crossroot would), the GNU cross
 # compilers of the gcc toolchain for arm64 and riscv64 (they bring binutils) and their kernel
 # headers (which the cross gcc only recommends, so --no-install-recommends leaves them out),
 # Debian's newer Rust with the standard library's source (rustc-web, cargo-web,
@@ -16,7 +17,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     make cmake perl pkgconf file ca-certificates tcl \
-    golang-go qemu-user-static ninja-build \
+    golang-go qemu-user-static ninja-build minisign \
     gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu \
     linux-libc-dev-arm64-cross linux-libc-dev-riscv64-cross \
     rustc-web cargo-web rust-web-src >/dev/null

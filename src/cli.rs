@@ -178,8 +178,23 @@ pub enum CacheCommand {
     )]
     Export(ExportArgs),
     /// Install a bundle from `cache export` after checking every file in it.
-    #[command(after_help = "Example:\n  crossroot cache import sysroots.tar.zst")]
+    #[command(
+        after_help = "Examples:\n  crossroot cache import sysroots.tar.zst\n  crossroot cache import sysroots.tar.zst --trust keys/crossroot.pub"
+    )]
     Import(ImportArgs),
+    /// Write a signing key pair (crossroot.key, secret; crossroot.pub) for signed bundles.
+    #[command(
+        after_help = "Examples:\n  crossroot cache keygen --out ~/.config/crossroot/keys\n  crossroot cache export sysroots.tar.zst --sign-key ~/.config/crossroot/keys/crossroot.key\n  minisign -Vm sysroots.tar.zst -p ~/.config/crossroot/keys/crossroot.pub"
+    )]
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The directory to write crossroot.key and crossroot.pub into (created; existing keys
+    /// are never overwritten).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// Output for scripts: JSON of the shape `docs/json.md` documents.
@@ -197,6 +212,10 @@ pub struct ExportArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub selection: Selection,
+    /// Sign the bundle with this secret key (from `cache keygen`): writes FILE.tar.zst.minisig
+    /// beside it, which `cache import --trust` and `minisign -V` check.
+    #[arg(long, value_name = "FILE", env = "CROSSROOT_SIGN_KEY")]
+    pub sign_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +223,15 @@ pub struct ImportArgs {
     /// The bundle to read.
     #[arg(value_name = "FILE.tar.zst")]
     pub file: PathBuf,
+    /// Import only a bundle signed by this public key (a crossroot.pub; repeatable, or
+    /// comma-separated in the variable): FILE.tar.zst.minisig must be there and verify.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CROSSROOT_TRUST",
+        value_delimiter = ','
+    )]
+    pub trust: Vec<PathBuf>,
     /// Import even when this machine's zig is not the one the bundle was built with.
     #[arg(long)]
     pub any_zig: bool,

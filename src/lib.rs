@@ -18,6 +18,7 @@ pub mod report;
 pub mod sbom;
 pub mod settings;
 pub mod shell;
+pub mod sign;
 pub mod store;
 pub mod sysroot;
 pub mod target;

@@ -485,3 +485,149 @@ fn build_prefix_copies_usable_sysroots_to_a_fixed_path() {
     );
     assert!(taken.join("precious.txt").is_file());
 }
+
+/// `cache keygen`, `cache export --sign-key` and `cache import --trust`: a signed bundle
+/// installs into another home; the same bundle changed after signing, without its signature,
+/// or signed by a key not trusted installs nothing, and each refusal names what it expected.
+/// Debian's `minisign` verifies the signature too.
+#[test]
+fn a_signed_bundle_imports_only_with_its_trusted_key() {
+    let d = demo();
+    let home_a = d.tmp.path().join("a");
+    assert!(
+        d.run(&home_a, &["build", "--target", "linux/riscv64", "demo"])
+            .status
+            .success()
+    );
+    let keys = d.tmp.path().join("keys");
+    let other = d.tmp.path().join("other-keys");
+    for dir in [&keys, &other] {
+        let out = d.run(
+            &home_a,
+            &["cache", "keygen", "--out", dir.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("crossroot.pub (key "),
+            "{}",
+            stdout(&out)
+        );
+    }
+    // A second keygen into the same place keeps the first key.
+    let before = std::fs::read(keys.join("crossroot.key")).unwrap();
+    let out = d.run(
+        &home_a,
+        &["cache", "keygen", "--out", keys.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("never overwrites a key"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(keys.join("crossroot.key")).unwrap(), before);
+
+    let bundle = d.tmp.path().join("signed.tar.zst");
+    let sk = keys.join("crossroot.key");
+    let out = d.run(
+        &home_a,
+        &[
+            "cache",
+            "export",
+            bundle.to_str().unwrap(),
+            "--sign-key",
+            sk.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sig = d.tmp.path().join("signed.tar.zst.minisig");
+    assert!(stdout(&out).contains("signed with key"), "{}", stdout(&out));
+    assert!(sig.is_file());
+    let minisign = common::require_tool("minisign", "minisign");
+    let out = std::process::Command::new(minisign)
+        .args(["-V", "-m", bundle.to_str().unwrap(), "-p"])
+        .arg(keys.join("crossroot.pub"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "minisign -V: {}", stderr(&out));
+
+    let pk = keys.join("crossroot.pub");
+    let other_pk = other.join("crossroot.pub");
+    let import = |home: &Path, file: &Path, trust: &Path| {
+        d.run(
+            home,
+            &[
+                "cache",
+                "import",
+                file.to_str().unwrap(),
+                "--trust",
+                trust.to_str().unwrap(),
+            ],
+        )
+    };
+    let nothing_installed = |home: &Path| {
+        !home.join("packages-v1").is_dir()
+            || std::fs::read_dir(home.join("packages-v1"))
+                .unwrap()
+                .flatten()
+                .all(|e| !e.file_type().unwrap().is_dir())
+    };
+
+    // Signed by a key not trusted: refused, naming both keys.
+    let home_b = d.tmp.path().join("b");
+    let out = import(&home_b, &bundle, &other_pk);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("not among the trusted keys"), "{err}");
+    assert!(err.contains(&*other_pk.to_string_lossy()), "{err}");
+    assert!(nothing_installed(&home_b), "{err}");
+
+    // Changed after signing (one byte of the compressed stream): refused.
+    let changed = d.tmp.path().join("changed.tar.zst");
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&changed, bytes).unwrap();
+    std::fs::copy(&sig, d.tmp.path().join("changed.tar.zst.minisig")).unwrap();
+    let out = import(&home_b, &changed, &pk);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("does not match its bytes"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(nothing_installed(&home_b));
+
+    // No signature beside it: refused, saying where it was looked for.
+    let unsigned = d.tmp.path().join("unsigned.tar.zst");
+    std::fs::copy(&bundle, &unsigned).unwrap();
+    let out = import(&home_b, &unsigned, &pk);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("has no signature") && err.contains("unsigned.tar.zst.minisig"),
+        "{err}"
+    );
+    assert!(nothing_installed(&home_b));
+
+    // Signed by the trusted key: installed, and env works from it.
+    let out = import(&home_b, &bundle, &pk);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("signed by trusted key"),
+        "{}",
+        stderr(&out)
+    );
+    let out = d.run(&home_b, &["env", "--target", "linux/riscv64"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Without --trust the import still works, and says it checked no signature.
+    let home_c = d.tmp.path().join("c");
+    let out = d.run(&home_c, &["cache", "import", unsigned.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("without checking who made it"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -12,9 +12,10 @@ use sha2::{Digest, Sha256};
 use crate::build::{HostTools, human_duration};
 use crate::bundle;
 use crate::cache::{self, EntryLock, Home, LeftoverState, LockMode, disk_usage};
-use crate::cli::{CacheCommand, ExportArgs, ImportArgs, Selection};
+use crate::cli::{CacheCommand, ExportArgs, ImportArgs, KeygenArgs, Selection};
 use crate::report::Reporter;
 use crate::settings::Settings;
+use crate::sign::{self, SigningKey, TrustedKey};
 use crate::store::{PACKAGE_RECORD, PackageRecord};
 use crate::sysroot::{self, MANIFEST, Manifest, Sysroot};
 use crate::target::Target;
@@ -28,6 +29,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) 
     match cmd {
         CacheCommand::Export(args) => export(settings, args)?,
         CacheCommand::Import(args) => import(settings, reporter, args)?,
+        CacheCommand::Keygen(args) => keygen(&args)?,
         CacheCommand::Dir => println!("{}", home.root().display()),
         CacheCommand::List => {
             for (name, dir) in [
@@ -330,10 +332,41 @@ fn export_selection(settings: &Settings, sel: &Selection) -> Result<Vec<Sysroot>
         .collect()
 }
 
+fn keygen(args: &KeygenArgs) -> Result<()> {
+    let (secret, public, id) = sign::keygen(&args.out)?;
+    println!(
+        "wrote {} (secret: keep it out of the repository; in CI, a secret variable)",
+        secret.display()
+    );
+    println!(
+        "wrote {} (key {id}: give it to those who import what you sign, with --trust)",
+        public.display()
+    );
+    Ok(())
+}
+
+/// Where a bundle's signature lives: beside it, as `minisign -V` looks for it.
+fn signature_path(bundle: &Path) -> std::path::PathBuf {
+    let mut name = bundle.as_os_str().to_owned();
+    name.push(".minisig");
+    name.into()
+}
+
 fn export(settings: &Settings, args: ExportArgs) -> Result<()> {
+    // Read before anything is written, so a bad key costs nothing.
+    let key = args.sign_key.as_deref().map(SigningKey::load).transpose()?;
     let sysroots = export_selection(settings, &args.selection)?;
     let started = Instant::now();
     let summary = bundle::export(&settings.home, &sysroots, &args.file)?;
+    if let Some(key) = &key {
+        let sig_path = signature_path(&args.file);
+        let file = fs::File::open(&args.file)
+            .with_context(|| format!("could not read {} to sign it", args.file.display()))?;
+        let name = args.file.file_name().unwrap_or_default().to_string_lossy();
+        let sig = key.sign(std::io::BufReader::new(file), &format!("bundle {name}"))?;
+        crate::cache::write_atomic(&sig_path, sig.as_bytes())?;
+        println!("signed with key {}: {}", key.id, sig_path.display());
+    }
     let m = &summary.manifest;
     println!(
         "wrote {}: {} sysroot{} ({}), {} package{}, {} files, {} ({} compressed) in {}",
@@ -357,6 +390,38 @@ fn export(settings: &Settings, args: ExportArgs) -> Result<()> {
 
 fn import(settings: &Settings, reporter: Arc<dyn Reporter>, args: ImportArgs) -> Result<()> {
     let started = Instant::now();
+    if args.trust.is_empty() {
+        reporter.warn(&format!(
+            "importing {} without checking who made it: pass --trust crossroot.pub (the exporter's key) to import only a bundle signed with `cache export --sign-key`",
+            args.file.display()
+        ));
+    } else {
+        let trusted = args
+            .trust
+            .iter()
+            .map(|p| TrustedKey::load(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let sig_path = signature_path(&args.file);
+        let what = args.file.display().to_string();
+        let sig = match fs::read_to_string(&sig_path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(sign::SignError::Unsigned {
+                    what,
+                    expected: format!("{} by {}", sig_path.display(), sign::trusted_list(&trusted)),
+                }
+                .into());
+            }
+            Err(e) => {
+                return Err(anyhow::Error::from(e)
+                    .context(format!("could not read {}", sig_path.display())));
+            }
+        };
+        let file = fs::File::open(&args.file)
+            .with_context(|| format!("could not read {}", args.file.display()))?;
+        let id = sign::verify(&trusted, &sig, std::io::BufReader::new(file), &what)?;
+        reporter.info(&format!("{what}: signed by trusted key {id}"));
+    }
     let manifest = bundle::read_manifest(&args.file)?;
     let recipes = super::load_recipes(settings)?;
     settings.home.init()?;
