@@ -109,7 +109,7 @@ step_save() {
     # Bundles named by older keys are dead weight in the cache.
     local old
     for old in "$(dirname "$bundle")"/crossroot-v1-*.tar.zst; do
-        if [ -f "$old" ] && [ "$old" != "$bundle" ]; then rm -f "$old"; fi
+        if [ -f "$old" ] && [ "$old" != "$bundle" ]; then rm -f "$old" "$old.minisig"; fi
     done
 }
 

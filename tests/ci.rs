@@ -29,6 +29,8 @@ fn step(env: &BTreeMap<&str, String>, args: &[&str]) -> Output {
         "CROSSROOT_PREFIX",
         "GITHUB_ENV",
         "ZIG",
+        "CROSSROOT_TRUST",
+        "CROSSROOT_SIGN_KEY",
     ] {
         c.env_remove(k);
     }
@@ -482,4 +484,101 @@ fn the_e2e_alias_runs_every_end_to_end_test_file() {
     let ci = std::fs::read_to_string(repo().join(".ci/run")).unwrap();
     let commands: Vec<&str> = ci.lines().filter(|l| l.starts_with("cargo ")).collect();
     assert_eq!(commands, ["cargo test", "cargo e2e"], "{ci}");
+}
+
+/// A signed CI cache through the steps: the saving job signs with `CROSSROOT_SIGN_KEY`, a
+/// restoring job with `CROSSROOT_TRUST` of that key imports; one trusting another key refuses
+/// the bundle and builds from source instead (the job does not fail); `save` under a new key
+/// removes an older bundle's signature with it.
+#[test]
+fn a_signed_ci_cache_is_imported_only_by_jobs_that_trust_its_key() {
+    let d = demo();
+    let tmp = d.tmp.path();
+    let mut env: BTreeMap<&str, String> = BTreeMap::new();
+    env.insert("CROSSROOT", env!("CARGO_BIN_EXE_crossroot").into());
+    env.insert("CROSSROOT_RECIPES", d.recipes.display().to_string());
+    env.insert("CROSSROOT_MIRRORS", d.server.base.clone());
+    env.insert("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none".into());
+    env.insert("CROSSROOT_PACKAGES", "demo".into());
+    env.insert("CROSSROOT_TARGETS", "linux/riscv64".into());
+    env.insert(
+        "CROSSROOT_HOME",
+        tmp.join("job-1/home").display().to_string(),
+    );
+    let keys = tmp.join("keys");
+    let other = tmp.join("other");
+    for dir in [&keys, &other] {
+        let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+            .args(["cache", "keygen", "--out"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        ok(&out);
+    }
+    let cache = tmp.join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let stale = cache.join("crossroot-v1-0000.tar.zst");
+    std::fs::write(&stale, "old").unwrap();
+    std::fs::write(cache.join("crossroot-v1-0000.tar.zst.minisig"), "old").unwrap();
+    let bundle = stdout(&step(&env, &["keyed-bundle", cache.to_str().unwrap()]))
+        .trim()
+        .to_string();
+    ok(&step(&env, &["sysroots"]));
+    let mut saving = env.clone();
+    saving.insert(
+        "CROSSROOT_SIGN_KEY",
+        keys.join("crossroot.key").display().to_string(),
+    );
+    ok(&step(&saving, &["save", &bundle]));
+    assert!(Path::new(&format!("{bundle}.minisig")).is_file());
+    assert!(!stale.exists());
+    assert!(!cache.join("crossroot-v1-0000.tar.zst.minisig").exists());
+
+    // A job that trusts another key: refused, rebuilt, the job goes on.
+    let mut distrusting = env.clone();
+    distrusting.insert(
+        "CROSSROOT_HOME",
+        tmp.join("job-2/home").display().to_string(),
+    );
+    distrusting.insert(
+        "CROSSROOT_TRUST",
+        other.join("crossroot.pub").display().to_string(),
+    );
+    let out = step(&distrusting, &["restore", &bundle]);
+    ok(&out);
+    assert!(
+        stderr(&out).contains("not among the trusted keys")
+            && stderr(&out).contains("building from source"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !tmp.join("job-2/home/sysroots-v1/riscv64-linux-musl")
+            .exists()
+    );
+
+    // A job that trusts the signing key: imported, nothing to build.
+    let mut trusting = env.clone();
+    trusting.insert(
+        "CROSSROOT_HOME",
+        tmp.join("job-3/home").display().to_string(),
+    );
+    trusting.insert(
+        "CROSSROOT_TRUST",
+        format!(
+            "{},{}",
+            other.join("crossroot.pub").display(),
+            keys.join("crossroot.pub").display()
+        ),
+    );
+    let out = step(&trusting, &["restore", &bundle]);
+    ok(&out);
+    assert!(
+        stdout(&out).contains("imported 1 sysroot"),
+        "{}",
+        stdout(&out)
+    );
+    let out = step(&trusting, &["sysroots"]);
+    ok(&out);
+    assert!(!stderr(&out).contains("building"), "{}", stderr(&out));
 }

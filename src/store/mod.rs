@@ -100,7 +100,7 @@ impl Store {
     }
 
     pub fn lock_path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.lock"))
+        cache::lock_path(&self.package_dir(key))
     }
 
     /// True when the entry for `key` is there with its marker.
