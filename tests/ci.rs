@@ -50,6 +50,20 @@ fn ok(out: &Output) {
     assert!(out.status.success(), "{}", stderr(out));
 }
 
+/// The steps' configuration for the demo's tiny recipe (standing in for the curl stack) from
+/// its local mirror, for `targets` and the home `home`.
+fn steps_env(d: &common::Demo, targets: &str, home: &Path) -> BTreeMap<&'static str, String> {
+    let mut env: BTreeMap<&str, String> = BTreeMap::new();
+    env.insert("CROSSROOT", env!("CARGO_BIN_EXE_crossroot").into());
+    env.insert("CROSSROOT_RECIPES", d.recipes.display().to_string());
+    env.insert("CROSSROOT_MIRRORS", d.server.base.clone());
+    env.insert("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none".into());
+    env.insert("CROSSROOT_PACKAGES", "demo".into());
+    env.insert("CROSSROOT_TARGETS", targets.into());
+    env.insert("CROSSROOT_HOME", home.display().to_string());
+    env
+}
+
 const GO_MAIN: &str = "package main\n\nfunc main() { println(\"hello from crossroot ci\") }\n";
 
 #[test]
@@ -60,18 +74,7 @@ fn the_steps_build_cache_import_and_make_static_go_binaries() {
     std::fs::create_dir(&go_dir).unwrap();
     std::fs::write(go_dir.join("main.go"), GO_MAIN).unwrap();
     std::fs::write(go_dir.join("go.mod"), "module example.com/app\n\ngo 1.19\n").unwrap();
-    let mut env: BTreeMap<&str, String> = BTreeMap::new();
-    env.insert("CROSSROOT", env!("CARGO_BIN_EXE_crossroot").into());
-    env.insert("CROSSROOT_RECIPES", d.recipes.display().to_string());
-    env.insert("CROSSROOT_MIRRORS", d.server.base.clone());
-    env.insert("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none".into());
-    // The tiny recipe stands in for the curl stack.
-    env.insert("CROSSROOT_PACKAGES", "demo".into());
-    env.insert("CROSSROOT_TARGETS", "linux/arm64 linux/riscv64".into());
-    env.insert(
-        "CROSSROOT_HOME",
-        tmp.join("runner-1/home").display().to_string(),
-    );
+    let mut env = steps_env(&d, "linux/arm64 linux/riscv64", &tmp.join("runner-1/home"));
     env.insert("GO_DIR", go_dir.display().to_string());
 
     // The bundle is named by the cache key.
@@ -494,17 +497,7 @@ fn the_e2e_alias_runs_every_end_to_end_test_file() {
 fn a_signed_ci_cache_is_imported_only_by_jobs_that_trust_its_key() {
     let d = demo();
     let tmp = d.tmp.path();
-    let mut env: BTreeMap<&str, String> = BTreeMap::new();
-    env.insert("CROSSROOT", env!("CARGO_BIN_EXE_crossroot").into());
-    env.insert("CROSSROOT_RECIPES", d.recipes.display().to_string());
-    env.insert("CROSSROOT_MIRRORS", d.server.base.clone());
-    env.insert("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none".into());
-    env.insert("CROSSROOT_PACKAGES", "demo".into());
-    env.insert("CROSSROOT_TARGETS", "linux/riscv64".into());
-    env.insert(
-        "CROSSROOT_HOME",
-        tmp.join("job-1/home").display().to_string(),
-    );
+    let env = steps_env(&d, "linux/riscv64", &tmp.join("job-1/home"));
     let keys = tmp.join("keys");
     let other = tmp.join("other");
     for dir in [&keys, &other] {
