@@ -182,6 +182,16 @@ pub enum CacheCommand {
         after_help = "Examples:\n  crossroot cache import sysroots.tar.zst\n  crossroot cache import sysroots.tar.zst --trust keys/crossroot.pub"
     )]
     Import(ImportArgs),
+    /// Push the packages of a selection's sysroots to an OCI registry, signed, and one index for the selection.
+    #[command(
+        after_help = "Examples:\n  crossroot cache push ghcr.io/org/crossroot-cache --profile sysroots/curl.toml --sign-key keys/crossroot.key\n  crossroot cache push 127.0.0.1:5000/crossroot/cache --target linux/arm64 curl --sign-key keys/crossroot.key\n\nCredentials come from Docker's config.json ($DOCKER_CONFIG, `podman login`, `docker login`)."
+    )]
+    Push(PushArgs),
+    /// Install a selection's packages from an OCI registry after checking their signatures, and assemble its sysroots.
+    #[command(
+        after_help = "Examples:\n  crossroot cache pull ghcr.io/org/crossroot-cache --profile sysroots/curl.toml --trust keys/crossroot.pub\n  crossroot build --cache ghcr.io/org/crossroot-cache --trust keys/crossroot.pub   # pull what is there, build the rest"
+    )]
+    Pull(PullArgs),
     /// Write a signing key pair (crossroot.key, secret; crossroot.pub) for signed bundles.
     #[command(
         after_help = "Examples:\n  crossroot cache keygen --out ~/.config/crossroot/keys\n  crossroot cache export sysroots.tar.zst --sign-key ~/.config/crossroot/keys/crossroot.key\n  minisign -Vm sysroots.tar.zst -p ~/.config/crossroot/keys/crossroot.pub"
@@ -216,6 +226,72 @@ pub struct ExportArgs {
     /// beside it, which `cache import --trust` and `minisign -V` check.
     #[arg(long, value_name = "FILE", env = "CROSSROOT_SIGN_KEY")]
     pub sign_key: Option<PathBuf>,
+}
+
+/// How registries are reached.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RegistryArgs {
+    /// Speak plain http to this registry (HOST:PORT; repeatable). Loopback registries may be
+    /// plain http anyway; credentials are never sent over http.
+    #[arg(
+        long = "insecure-registry",
+        value_name = "HOST",
+        env = "CROSSROOT_INSECURE_REGISTRY",
+        value_delimiter = ','
+    )]
+    pub insecure: Vec<String>,
+    /// Trust this CA certificate (PEM) for registries' TLS, besides the system's (repeatable).
+    #[arg(
+        long = "registry-ca",
+        value_name = "FILE",
+        env = "CROSSROOT_REGISTRY_CA",
+        value_delimiter = ','
+    )]
+    pub ca: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The registry repository (HOST[:PORT]/PATH); tags are derived from package keys.
+    #[arg(value_name = "REF")]
+    pub remote: String,
+    #[command(flatten)]
+    pub selection: Selection,
+    /// The secret key (from `cache keygen`) every pushed manifest is signed with.
+    #[arg(long, value_name = "FILE", env = "CROSSROOT_SIGN_KEY")]
+    pub sign_key: PathBuf,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The registry repository (HOST[:PORT]/PATH).
+    #[arg(value_name = "REF")]
+    pub remote: String,
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Whose signatures a registry entry needs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TrustArgs {
+    /// Install only entries signed by this public key (a crossroot.pub; repeatable, or
+    /// comma-separated in the variable).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CROSSROOT_TRUST",
+        value_delimiter = ','
+    )]
+    pub trust: Vec<PathBuf>,
+    /// Install entries of this registry without checking who signed them.
+    #[arg(long, conflicts_with = "trust")]
+    pub trust_unsigned: bool,
 }
 
 #[derive(Debug, Args)]
@@ -270,6 +346,23 @@ pub struct BuildArgs {
     /// Also copy each sysroot to DIR (one target) or DIR/<triple> (several), e.g. for `COPY --from=`.
     #[arg(long, value_name = "DIR")]
     pub prefix: Option<PathBuf>,
+    /// A registry repository to look every missing package up in before building it
+    /// (HOST[:PORT]/PATH); a registry that is away costs one warning, not the build.
+    #[arg(long, value_name = "REF", env = "CROSSROOT_CACHE")]
+    pub cache: Option<String>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Push what this build made to the --cache registry, signed with --sign-key.
+    #[arg(long, requires = "cache", requires = "sign_key")]
+    pub push: bool,
+    /// The secret key pushed packages are signed with.
+    #[arg(long, value_name = "FILE", env = "CROSSROOT_SIGN_KEY")]
+    pub sign_key: Option<PathBuf>,
+    /// Fail instead of building locally when the --cache registry cannot be used.
+    #[arg(long, requires = "cache")]
+    pub require_cache: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod openpgp;
 pub mod plan;
 pub mod recipe;
+pub mod registry;
 pub mod report;
 pub mod sbom;
 pub mod settings;

@@ -70,6 +70,8 @@ pub struct Settings {
     pub jobs: usize,
     pub verbosity: Verbosity,
     pub host: HostEnv,
+    /// `DOCKER_CONFIG`: where registry credentials are (`config.json`), else `~/.docker`.
+    pub docker_config: Option<PathBuf>,
 }
 
 fn parse_mirror(s: &str) -> Result<Mirror, SettingsError> {
@@ -179,6 +181,7 @@ impl Settings {
                         .unwrap_or_else(|| "python3".into()),
                 ),
             },
+            docker_config: env.var("DOCKER_CONFIG").map(PathBuf::from),
         })
     }
 }

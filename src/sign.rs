@@ -151,6 +151,17 @@ impl SigningKey {
         Ok(SigningKey { sk, pk, id })
     }
 
+    /// This key's public half, as a trusted key (to check what it signed before).
+    pub fn trusted(&self) -> TrustedKey {
+        let b64 = self.pk.to_base64();
+        TrustedKey {
+            key: minisign_verify::PublicKey::from_base64(&b64)
+                .expect("a minisign public key decodes"),
+            id: self.id.clone(),
+            path: PathBuf::from("(the signing key)"),
+        }
+    }
+
     /// The text of a `.minisig` for the bytes `data` yields; `what` goes into the trusted
     /// comment (signed too) and into errors.
     pub fn sign(&self, data: impl Read, what: &str) -> Result<String, SignError> {

@@ -185,8 +185,9 @@ fn sha256_reader(mut r: impl Read, mut sink: impl Write) -> io::Result<(String, 
 }
 
 /// Every file and symlink under `dir`, sorted, as (bundle path, disk path, entry); the
-/// completion marker stays out (import writes its own, last).
-fn walk(
+/// completion marker stays out (import writes its own, last). An empty `prefix` gives paths
+/// relative to `dir` (a registry layer).
+pub(crate) fn walk(
     dir: &Path,
     prefix: &str,
     out: &mut Vec<(BundledFile, PathBuf)>,
@@ -215,7 +216,11 @@ fn walk(
                 format!("{rel}/{name}")
             };
             let meta = fs::symlink_metadata(&p).map_err(io_err("inspect", &p))?;
-            let path = format!("{prefix}/{r}");
+            let path = if prefix.is_empty() {
+                r.clone()
+            } else {
+                format!("{prefix}/{r}")
+            };
             if meta.file_type().is_symlink() {
                 let target = fs::read_link(&p).map_err(io_err("read link", &p))?;
                 out.push((
@@ -330,34 +335,9 @@ pub fn export(home: &Home, sysroots: &[Sysroot], out: &Path) -> Result<ExportSum
         {
             let mut tar = tar::Builder::new(&mut zst);
             let text = serde_json::to_vec_pretty(&manifest).expect("bundle manifest serializes");
-            let mut h = header(tar::EntryType::Regular, 0o644, text.len() as u64);
+            let mut h = header(tar::EntryType::Regular, 0o644, text.len() as u64, MTIME);
             tar.append_data(&mut h, BUNDLE_MANIFEST, text.as_slice())?;
-            // The first path that carries each content; later ones are hard links to it.
-            let mut first: BTreeMap<&str, &str> = BTreeMap::new();
-            for (f, disk) in &files {
-                match f {
-                    BundledFile::File {
-                        path,
-                        sha256,
-                        size,
-                        executable,
-                    } => {
-                        let mode = if *executable { 0o755 } else { 0o644 };
-                        if let Some(earlier) = first.get(sha256.as_str()) {
-                            let mut h = header(tar::EntryType::Link, mode, 0);
-                            tar.append_link(&mut h, path, earlier)?;
-                        } else {
-                            first.insert(sha256, path);
-                            let mut h = header(tar::EntryType::Regular, mode, *size);
-                            tar.append_data(&mut h, path, File::open(disk)?.take(*size))?;
-                        }
-                    }
-                    BundledFile::Symlink { path, target } => {
-                        let mut h = header(tar::EntryType::Symlink, 0o777, 0);
-                        tar.append_link(&mut h, path, target)?;
-                    }
-                }
-            }
+            append_files(&mut tar, &files, MTIME)?;
             tar.finish()?;
         }
         zst.finish()?.flush()?;
@@ -379,6 +359,41 @@ pub fn export(home: &Home, sysroots: &[Sysroot], out: &Path) -> Result<ExportSum
     })
 }
 
+/// Appends `files` (from [`walk`]) to `tar` with `mtime`, owner root: the first path that
+/// carries each content is a regular file, later ones are hard links to it.
+pub(crate) fn append_files<W: Write>(
+    tar: &mut tar::Builder<W>,
+    files: &[(BundledFile, PathBuf)],
+    mtime: u64,
+) -> io::Result<()> {
+    let mut first: BTreeMap<&str, &str> = BTreeMap::new();
+    for (f, disk) in files {
+        match f {
+            BundledFile::File {
+                path,
+                sha256,
+                size,
+                executable,
+            } => {
+                let mode = if *executable { 0o755 } else { 0o644 };
+                if let Some(earlier) = first.get(sha256.as_str()) {
+                    let mut h = header(tar::EntryType::Link, mode, 0, mtime);
+                    tar.append_link(&mut h, path, earlier)?;
+                } else {
+                    first.insert(sha256, path);
+                    let mut h = header(tar::EntryType::Regular, mode, *size, mtime);
+                    tar.append_data(&mut h, path, File::open(disk)?.take(*size))?;
+                }
+            }
+            BundledFile::Symlink { path, target } => {
+                let mut h = header(tar::EntryType::Symlink, 0o777, 0, mtime);
+                tar.append_link(&mut h, path, target)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `zig 0.15.2 (sha256 0123456789ab…)`, for messages (of a bundle's manifest too, whose
 /// sha256 may be any text).
 pub fn short_id(t: &ToolchainId) -> String {
@@ -386,12 +401,12 @@ pub fn short_id(t: &ToolchainId) -> String {
     format!("{} {} (sha256 {sha}…)", t.name, t.version)
 }
 
-fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+fn header(kind: tar::EntryType, mode: u32, size: u64, mtime: u64) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(kind);
     h.set_mode(mode);
     h.set_size(size);
-    h.set_mtime(MTIME);
+    h.set_mtime(mtime);
     h.set_uid(0);
     h.set_gid(0);
     h

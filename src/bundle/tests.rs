@@ -105,7 +105,7 @@ fn a_bundle_of_another_format_is_refused_before_unpacking() {
     let mut zst = zstd::Encoder::new(f, 1).unwrap();
     {
         let mut tar = tar::Builder::new(&mut zst);
-        let mut h = header(tar::EntryType::Regular, 0o644, text.len() as u64);
+        let mut h = header(tar::EntryType::Regular, 0o644, text.len() as u64, MTIME);
         tar.append_data(&mut h, BUNDLE_MANIFEST, text.as_slice())
             .unwrap();
         tar.finish().unwrap();
@@ -337,9 +337,9 @@ mod properties {
             let mut zst = zstd::Encoder::new(f, 1).unwrap();
             {
                 let mut tar = tar::Builder::new(&mut zst);
-                let mut h = header(tar::EntryType::Regular, 0o644, text.len() as u64);
+                let mut h = header(tar::EntryType::Regular, 0o644, text.len() as u64, MTIME);
                 tar.append_data(&mut h, BUNDLE_MANIFEST, text.as_slice()).unwrap();
-                let mut h = header(tar::EntryType::Regular, 0o644, 3);
+                let mut h = header(tar::EntryType::Regular, 0o644, 3, MTIME);
                 tar.append_data(&mut h, "next", &b"abc"[..]).unwrap();
                 tar.finish().unwrap();
             }

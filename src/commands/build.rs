@@ -8,12 +8,45 @@ use anyhow::{Context, Result};
 
 use crate::build::{Builder, HostTools, SourceFile, human_duration};
 use crate::cli::BuildArgs;
+use crate::extract::ExtractOptions;
+use crate::plan::PlannedPackage;
+use crate::registry::{Pulled, Registry, Remote, Trust};
 use crate::report::Reporter;
 use crate::settings::Settings;
+use crate::sign::SigningKey;
+use crate::store::Store;
 use crate::sysroot;
 
+/// What `run_with` does with packages that are not in the home.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Pull what the `--cache` registry has, build the rest.
+    Build,
+    /// `cache pull`: install from the registry only; what it lacks is an error.
+    PullOnly,
+}
+
 pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) -> Result<i32> {
+    run_with(settings, reporter, args, Mode::Build)
+}
+
+pub fn run_with(
+    settings: &Settings,
+    reporter: Arc<dyn Reporter>,
+    args: BuildArgs,
+    mode: Mode,
+) -> Result<i32> {
     let started = Instant::now();
+    // Flags that name files and registries are judged before anything is built.
+    let remote = args.cache.as_deref().map(Remote::parse).transpose()?;
+    let trust = match &remote {
+        Some(r) => Some(super::registry::trust(&args.trust, r)?),
+        None => None,
+    };
+    let sign_key = match (&args.sign_key, args.push) {
+        (Some(p), true) => Some(SigningKey::load(p)?),
+        _ => None,
+    };
     let selected = super::select(&args.selection, args.debug_info)?;
     let recipes = super::load_recipes(settings)?;
     // Judged as an absolute path: that is what pkg-config prints from the copy.
@@ -65,12 +98,35 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
 
     // Held until every sysroot is assembled, so that `cache prune` leaves them alone.
     let mut holds = builder.hold_built(&plan)?;
-    let missing: Vec<_> = plan
+    let mut missing: Vec<_> = plan
         .targets
         .iter()
         .flat_map(|t| t.packages.iter())
         .filter(|p| !holds.holds(&p.key))
         .collect();
+    // The registry is asked only for what is missing: a no-op build contacts none.
+    let mut registry = None;
+    if let (Some(remote), Some(trust)) = (&remote, &trust)
+        && !missing.is_empty()
+    {
+        registry = from_cache(settings, &reporter, &args, remote, trust, &missing, mode)?;
+        drop(holds);
+        holds = builder.hold_built(&plan)?;
+        missing.retain(|p| !holds.holds(&p.key));
+    }
+    if mode == Mode::PullOnly && !missing.is_empty() {
+        let remote = remote.expect("cache pull names a registry");
+        anyhow::bail!(
+            "{remote} does not have {} package{} of this selection: {}\nhint: build and push them from a machine that has them: `crossroot build … --cache {remote} --push --sign-key crossroot.key` (or `crossroot cache push {remote} …`)",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            missing
+                .iter()
+                .map(|p| p.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if !missing.is_empty() {
         // One download per recipe, whatever the number of targets.
         let mut wanted: BTreeMap<String, Vec<crate::recipe::SourceArtifact>> = BTreeMap::new();
@@ -118,6 +174,18 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
             settings.jobs
         ));
         builder.build_all(&plan, &sources, &mut holds)?;
+        if let Some(key) = &sign_key {
+            let remote = remote.clone().expect("--push requires --cache");
+            push_built(
+                settings,
+                &*reporter,
+                &args,
+                remote,
+                registry.take(),
+                &missing,
+                key,
+            )?;
+        }
     }
 
     for (tp, dest) in plan.targets.iter().zip(&prefixes) {
@@ -159,4 +227,125 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, args: BuildArgs) ->
         ));
     }
     Ok(0)
+}
+
+/// Looks `missing` up in the `--cache` registry and installs what verifies. A registry that
+/// is away or refuses costs a warning and the packages are built here, unless
+/// `--require-cache` (or `cache pull`) makes it an error. Returns the connection for a push.
+fn from_cache(
+    settings: &Settings,
+    reporter: &Arc<dyn Reporter>,
+    args: &BuildArgs,
+    remote: &Remote,
+    trust: &Trust,
+    missing: &[&PlannedPackage],
+    mode: Mode,
+) -> Result<Option<(tokio::runtime::Runtime, Registry)>> {
+    let strict = args.require_cache || mode == Mode::PullOnly;
+    if settings.offline && !strict {
+        reporter.info(&format!("--offline: not looking in {remote}"));
+        return Ok(None);
+    }
+    let rt = super::runtime()?;
+    let registry = match super::registry::connect(&rt, settings, remote.clone(), &args.registry) {
+        Ok(r) => r,
+        Err(e) if !strict => {
+            // The first line: the hints under it are for when the cache is required.
+            let said = e.to_string();
+            reporter.warn(&format!(
+                "{}; building the {} missing package{} here (--require-cache makes this an error)",
+                said.lines().next().unwrap_or_default(),
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" }
+            ));
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let limits = ExtractOptions {
+        max_total_bytes: settings.max_download,
+        ..ExtractOptions::default()
+    };
+    let results = super::registry::pull_missing(
+        &rt,
+        &registry,
+        &Store::new(&settings.home),
+        missing,
+        trust,
+        limits,
+        reporter.clone(),
+    );
+    let mut away = 0;
+    let mut absent = 0;
+    for (p, r) in missing.iter().zip(results) {
+        match r {
+            Ok(Pulled::Absent) => absent += 1,
+            Ok(_) => {}
+            Err(e) if strict => {
+                return Err(anyhow::Error::from(e).context(format!("could not pull {}", p.label())));
+            }
+            Err(e) if e.is_unavailable() => {
+                if away == 0 {
+                    reporter.warn(&format!("{e}; building what it did not give here"));
+                }
+                away += 1;
+            }
+            Err(e) => reporter.warn(&format!("{e}; building {} here instead", p.label())),
+        }
+    }
+    if absent > 0 && mode == Mode::Build {
+        reporter.info(&format!(
+            "{absent} package{} not in {remote}",
+            if absent == 1 { " is" } else { "s are" }
+        ));
+    }
+    Ok(Some((rt, registry)))
+}
+
+/// `--push`: the packages this build made go to the `--cache` registry, signed. A failed push
+/// is a warning (the build itself succeeded) unless `--require-cache`.
+fn push_built(
+    settings: &Settings,
+    reporter: &dyn Reporter,
+    args: &BuildArgs,
+    remote: Remote,
+    connected: Option<(tokio::runtime::Runtime, Registry)>,
+    built: &[&PlannedPackage],
+    key: &SigningKey,
+) -> Result<()> {
+    let attempt = || -> Result<super::registry::PushSummary> {
+        let (rt, registry) = match connected {
+            Some(c) => c,
+            None => {
+                let rt = super::runtime()?;
+                let r = super::registry::connect(&rt, settings, remote.clone(), &args.registry)?;
+                (rt, r)
+            }
+        };
+        super::registry::push_packages(
+            &rt,
+            &registry,
+            &Store::new(&settings.home),
+            built,
+            key,
+            reporter,
+        )
+    };
+    match attempt() {
+        Ok(s) => {
+            reporter.info(&format!(
+                "pushed {} package{} to {remote} ({:.1} MB), signed by {}",
+                s.uploaded + s.signed,
+                if s.uploaded + s.signed == 1 { "" } else { "s" },
+                s.bytes as f64 / 1e6,
+                key.id
+            ));
+            Ok(())
+        }
+        Err(e) if !args.require_cache => {
+            reporter.warn(&format!("could not push to {remote}: {e:#}"));
+            Ok(())
+        }
+        Err(e) => Err(e.context(format!("could not push to {remote}"))),
+    }
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 
 use crate::build::{HostTools, human_duration};
 use crate::bundle;
@@ -30,6 +29,8 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) 
         CacheCommand::Export(args) => export(settings, args)?,
         CacheCommand::Import(args) => import(settings, reporter, args)?,
         CacheCommand::Keygen(args) => keygen(&args)?,
+        CacheCommand::Push(args) => super::registry::push(settings, reporter, args)?,
+        CacheCommand::Pull(args) => return super::registry::pull(settings, reporter, args),
         CacheCommand::Dir => println!("{}", home.root().display()),
         CacheCommand::List => {
             for (name, dir) in [
@@ -65,14 +66,7 @@ pub fn run(settings: &Settings, reporter: Arc<dyn Reporter>, cmd: CacheCommand) 
                 "no zig installed: the key names the compiler; install zig (pip install ziglang) or run `crossroot build` once",
             )?;
             let plan = super::make_plan(&recipes, &selected, &toolchain)?;
-            let mut h = Sha256::new();
-            for t in &plan.targets {
-                h.update(t.target.triple.as_bytes());
-                h.update(b"=");
-                h.update(t.sysroot_key.as_bytes());
-                h.update(b"\n");
-            }
-            println!("crossroot-v1-{}", &hex::encode(h.finalize())[..32]);
+            println!("{}", plan.selection_key());
         }
         CacheCommand::Prune => prune(home)?,
         CacheCommand::Clean => {

@@ -8,6 +8,7 @@ pub mod exec;
 pub mod fetch;
 pub mod help;
 pub mod list;
+pub mod registry;
 pub mod reporter;
 pub mod sbom;
 pub mod targets;

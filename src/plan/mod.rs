@@ -107,6 +107,22 @@ pub struct Plan {
     pub targets: Vec<TargetPlan>,
 }
 
+impl Plan {
+    /// `crossroot-v1-<hex>`: changes exactly when a target's sysroot key does (the CI cache key
+    /// `cache key` prints, and the tag of a selection's index in a registry).
+    pub fn selection_key(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for t in &self.targets {
+            h.update(t.target.triple.as_bytes());
+            h.update(b"=");
+            h.update(t.sysroot_key.as_bytes());
+            h.update(b"\n");
+        }
+        format!("crossroot-v1-{}", &hex::encode(h.finalize())[..32])
+    }
+}
+
 #[derive(Serialize)]
 struct PackageKeyInput<'a> {
     crossroot_builder: u32,

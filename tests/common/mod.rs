@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+pub mod registry;
+
 pub struct Server {
     pub base: String,
     pub requests: Arc<AtomicUsize>,
@@ -184,7 +186,14 @@ pub fn crossroot(recipes: &Path, mirror: &str, home: &Path) -> Command {
         .arg(mirror)
         .env("CROSSROOT_HOME", home)
         .env("CROSSROOT_DEBIAN_MIRRORS", "http://127.0.0.1:9/none")
-        .env_remove("CROSSROOT_MIRRORS");
+        // No registry credentials or cache settings of the user's (tests set their own).
+        .env("DOCKER_CONFIG", home.join("no-docker-config"))
+        .env_remove("CROSSROOT_MIRRORS")
+        .env_remove("CROSSROOT_CACHE")
+        .env_remove("CROSSROOT_TRUST")
+        .env_remove("CROSSROOT_SIGN_KEY")
+        .env_remove("CROSSROOT_INSECURE_REGISTRY")
+        .env_remove("CROSSROOT_REGISTRY_CA");
     c
 }
 

@@ -1,0 +1,245 @@
+//! A real OCI registry for the tests: Debian's `docker-registry` (distribution 2.8) on
+//! 127.0.0.1 with its own configuration file and storage, plain or with TLS (a CA made here
+//! with `openssl`) and htpasswd users; stopped when dropped.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::require_tool;
+
+pub struct TestRegistry {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    /// The CA certificate a TLS registry's certificate is signed with.
+    pub ca: Option<PathBuf>,
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, in `dir`; returns
+/// (ca.pem, server.pem, server.key).
+pub fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = require_tool("openssl", "openssl");
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("san.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=crossroot test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+        "-out",
+        "server.pem",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+/// An htpasswd file (bcrypt, as distribution requires) with one user.
+pub fn make_htpasswd(dir: &Path, user: &str, password: &str) -> PathBuf {
+    let htpasswd = require_tool("htpasswd", "apache2-utils");
+    let out = Command::new(htpasswd)
+        .args(["-Bbn", user, password])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let p = dir.join("htpasswd");
+    std::fs::write(&p, out.stdout).unwrap();
+    p
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl TestRegistry {
+    /// A plain-http registry.
+    pub fn plain(dir: &Path) -> TestRegistry {
+        Self::start(dir, None, None)
+    }
+
+    /// A registry over TLS (its CA in `.ca`) that wants `user`/`password`.
+    pub fn tls_with_login(dir: &Path, user: &str, password: &str) -> TestRegistry {
+        std::fs::create_dir_all(dir).unwrap();
+        let certs = make_certificates(dir);
+        let htpasswd = make_htpasswd(dir, user, password);
+        Self::start(dir, Some(certs), Some(htpasswd))
+    }
+
+    fn start(
+        dir: &Path,
+        tls: Option<(PathBuf, PathBuf, PathBuf)>,
+        htpasswd: Option<PathBuf>,
+    ) -> TestRegistry {
+        let bin = require_tool("docker-registry", "docker-registry");
+        std::fs::create_dir_all(dir.join("storage")).unwrap();
+        let port = free_port();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.join("storage").display()
+        );
+        if let Some((_, cert, key)) = &tls {
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
+        if let Some(h) = &htpasswd {
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: crossroot-test\n    path: {}\n",
+                h.display()
+            ));
+        }
+        let config_path = dir.join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut r = TestRegistry {
+            child: None,
+            port,
+            dir: dir.to_path_buf(),
+            config: config_path,
+            ca: tls.map(|t| t.0),
+        };
+        r.child = Some(
+            Command::new(bin)
+                .arg("serve")
+                .arg(&r.config)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        r.wait_ready();
+        r
+    }
+
+    fn wait_ready(&self) {
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "docker-registry did not listen on 127.0.0.1:{}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `127.0.0.1:<port>/<repo>`.
+    pub fn repo(&self, repo: &str) -> String {
+        format!("{}/{repo}", self.host())
+    }
+
+    /// The file a blob's bytes are kept in.
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        self.dir.join(format!(
+            "storage/docker/registry/v2/blobs/sha256/{}/{hex}/data",
+            &hex[..2]
+        ))
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port and storage.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Some(
+            Command::new(require_tool("docker-registry", "docker-registry"))
+                .arg("serve")
+                .arg(&self.config)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        self.wait_ready();
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `skopeo` with the given arguments; its output, which must be a success.
+pub fn skopeo(args: &[&str]) -> String {
+    let bin = require_tool("skopeo", "skopeo");
+    let out = Command::new(bin).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
