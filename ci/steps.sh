@@ -9,7 +9,12 @@
 #   key                       print the cache key of the selection (crossroot cache key)
 #   keyed-bundle DIR          print DIR/<key>.tar.zst, for caches that cannot be keyed by a command
 #   restore BUNDLE            import BUNDLE if it exists (a CI cache restored it); never fails the job
-#   sysroots                  build the selection (and copy it to $CROSSROOT_PREFIX when set)
+#   login REGISTRY USER       write USER's password (read from stdin) for REGISTRY into
+#                             $DOCKER_CONFIG/config.json (as `docker login` does; mode 0600)
+#   sysroots                  build the selection (and copy it to $CROSSROOT_PREFIX when set);
+#                             with CROSSROOT_CACHE, pull what the registry has first, and push
+#                             what was built when a signing key is given
+#   pull                      install the selection from the CROSSROOT_CACHE registry only
 #   save BUNDLE               export the selection's sysroots and packages to BUNDLE
 #   github-env TARGET         append TARGET's environment to $GITHUB_ENV
 #   go-build TARGET OUTPUT    build $GO_DIR as a static binary for TARGET, then verify it
@@ -25,6 +30,10 @@
 #   CROSSROOT_RECIPES   an extra recipe directory (--recipes)
 #   CROSSROOT_PREFIX    where `sysroots` copies the sysroots (--prefix)
 #   GO_DIR              the Go main package's directory                [ci/hello]
+#   CROSSROOT_CACHE     a registry repository shared by the jobs (HOST/PATH)
+#   CROSSROOT_TRUST     the public key(s) its entries must be signed with (files, comma-separated)
+#   CROSSROOT_SIGN_KEY  the secret key file pushes are signed with, or
+#   CROSSROOT_SIGN_KEY_SECRET  the secret key's text (a CI secret), written to a 0600 file
 #   CROSSROOT_HOME, CROSSROOT_MIRRORS, CROSSROOT_OFFLINE, CROSSROOT_JOBS: read by crossroot itself.
 set -euo pipefail
 
@@ -96,9 +105,58 @@ step_restore() {
     fi
 }
 
+step_login() {
+    local registry=${1:?usage: login REGISTRY USER} user=${2:?usage: login REGISTRY USER} password
+    password=$(cat)
+    [ -n "$password" ] || die "login: no password on stdin"
+    local dir=${DOCKER_CONFIG:-$HOME/.docker}
+    mkdir -p "$dir"
+    (
+        umask 077
+        REGISTRY=$registry AUTH=$(printf '%s:%s' "$user" "$password" | base64 -w0) python3 - "$dir/config.json" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+try:
+    with open(path) as f:
+        config = json.load(f)
+except FileNotFoundError:
+    config = {}
+config.setdefault("auths", {})[os.environ["REGISTRY"]] = {"auth": os.environ["AUTH"]}
+tmp = path + ".tmp"
+with open(tmp, "w") as f:
+    json.dump(config, f, indent=2)
+os.replace(tmp, path)
+PY
+    )
+    echo "logged in to $registry as $user ($dir/config.json)"
+}
+
+# A CI secret holding the key's text becomes a file only this job's user can read.
+sign_key_file() {
+    if [ -n "${CROSSROOT_SIGN_KEY_SECRET:-}" ] && [ -z "${CROSSROOT_SIGN_KEY:-}" ]; then
+        local f
+        f=$(umask 077 && mktemp "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/crossroot-key.XXXXXX")
+        # shellcheck disable=SC2064 # the name is fixed now
+        trap "rm -f '$f'" EXIT
+        printf '%s\n' "$CROSSROOT_SIGN_KEY_SECRET" >"$f"
+        export CROSSROOT_SIGN_KEY=$f
+    fi
+}
+
 step_sysroots() {
     selection
-    cr build "${sel[@]}" ${CROSSROOT_PREFIX:+--prefix "$CROSSROOT_PREFIX"}
+    local push=()
+    if [ -n "${CROSSROOT_CACHE:-}" ]; then
+        sign_key_file
+        if [ -n "${CROSSROOT_SIGN_KEY:-}" ]; then push=(--push); fi
+    fi
+    cr build "${sel[@]}" "${push[@]}" ${CROSSROOT_PREFIX:+--prefix "$CROSSROOT_PREFIX"}
+}
+
+step_pull() {
+    [ -n "${CROSSROOT_CACHE:-}" ] || die "pull: set CROSSROOT_CACHE to the registry repository"
+    selection
+    cr cache pull "$CROSSROOT_CACHE" "${sel[@]}"
 }
 
 step_save() {
@@ -151,7 +209,7 @@ step_all() {
 step=${1:-}
 [ $# -gt 0 ] && shift
 case "$step" in
-prerequisites | install-crossroot | key | keyed-bundle | restore | sysroots | save | github-env | go-build | verify | all)
+prerequisites | install-crossroot | key | keyed-bundle | restore | login | sysroots | pull | save | github-env | go-build | verify | all)
     "step_${step//-/_}" "$@"
     ;;
 *)

@@ -31,6 +31,11 @@ fn step(env: &BTreeMap<&str, String>, args: &[&str]) -> Output {
         "ZIG",
         "CROSSROOT_TRUST",
         "CROSSROOT_SIGN_KEY",
+        "CROSSROOT_SIGN_KEY_SECRET",
+        "CROSSROOT_CACHE",
+        "CROSSROOT_REGISTRY_CA",
+        "CROSSROOT_INSECURE_REGISTRY",
+        "DOCKER_CONFIG",
     ] {
         c.env_remove(k);
     }
@@ -256,7 +261,9 @@ const TESTED_STEPS: &[&str] = &[
     "key",
     "keyed-bundle",
     "restore",
+    "login",
     "sysroots",
+    "pull",
     "save",
     "github-env",
     "go-build",
@@ -318,45 +325,38 @@ fn the_ci_files_parse_and_run_only_the_tested_steps() {
     };
 
     let gh = yaml(&repo().join("ci/github-actions.yml"));
-    let job = &gh["jobs"]["build"];
-    let steps = job["steps"].as_array().unwrap();
     let mut runs = 0;
-    for s in steps {
-        if let Some(run) = s["run"].as_str() {
-            for line in run.lines().filter(|l| !l.trim().is_empty()) {
-                check("github-actions.yml", line);
-                runs += 1;
+    for job in ["sysroots", "binaries"] {
+        for s in gh["jobs"][job]["steps"].as_array().unwrap() {
+            if let Some(run) = s["run"].as_str() {
+                for line in run.lines().filter(|l| !l.trim().is_empty()) {
+                    check("github-actions.yml", line);
+                    runs += 1;
+                }
             }
         }
     }
-    assert!(runs >= 7, "{runs}");
-    // The cache is keyed by `crossroot cache key`, restored before and saved after the build.
-    let uses: Vec<&str> = steps.iter().filter_map(|s| s["uses"].as_str()).collect();
-    assert!(uses.contains(&"actions/cache/restore@v4"), "{uses:?}");
-    assert!(uses.contains(&"actions/cache/save@v4"), "{uses:?}");
-    for s in steps.iter().filter(|s| {
-        s["uses"]
-            .as_str()
-            .is_some_and(|u| u.starts_with("actions/cache/"))
-    }) {
-        assert_eq!(s["with"]["key"], "${{ steps.key.outputs.key }}");
-    }
-    assert!(
-        steps
-            .iter()
-            .any(|s| s["id"] == "key" && s["run"].as_str().unwrap().contains("ci/steps.sh key"))
+    assert!(runs >= 9, "{runs}");
+    // One registry cache for every job: a matrix job per target pushes, the last pulls all.
+    assert_eq!(
+        gh["env"]["CROSSROOT_CACHE"],
+        "ghcr.io/${{ github.repository_owner }}/crossroot-cache"
     );
-    let platforms: Vec<&str> = job["strategy"]["matrix"]["include"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["platform"].as_str().unwrap())
-        .collect();
-    assert_eq!(platforms, ["linux/arm64", "linux/riscv64"]);
+    assert!(gh["env"]["CROSSROOT_TRUST"].is_string());
+    assert_eq!(
+        gh["jobs"]["sysroots"]["strategy"]["matrix"]["platform"],
+        serde_json::json!(["linux/arm64", "linux/riscv64"])
+    );
+    assert_eq!(
+        gh["jobs"]["sysroots"]["env"]["CROSSROOT_SIGN_KEY_SECRET"],
+        "${{ secrets.CROSSROOT_SIGN_KEY }}"
+    );
+    assert_eq!(gh["jobs"]["binaries"]["needs"], "sysroots");
+    assert_eq!(gh["permissions"]["packages"], "write");
 
     let gl = yaml(&repo().join("ci/gitlab-ci.yml"));
     let mut runs = 0;
-    for job in ["crossroot", "static-binaries"] {
+    for job in ["crossroot", "sysroots", "static-binaries"] {
         for part in ["before_script", "script"] {
             for line in gl[job][part].as_array().into_iter().flatten() {
                 check("gitlab-ci.yml", line.as_str().unwrap());
@@ -364,9 +364,13 @@ fn the_ci_files_parse_and_run_only_the_tested_steps() {
             }
         }
     }
-    assert!(runs >= 6, "{runs}");
-    let matrix = &gl["static-binaries"]["parallel"]["matrix"][0]["CROSSROOT_TARGETS"];
+    assert!(runs >= 9, "{runs}");
+    let matrix = &gl["sysroots"]["parallel"]["matrix"][0]["CROSSROOT_TARGETS"];
     assert_eq!(matrix, &serde_json::json!(["linux/arm64", "linux/riscv64"]));
+    assert_eq!(
+        gl["variables"]["CROSSROOT_CACHE"],
+        "$CI_REGISTRY_IMAGE/crossroot-cache"
+    );
 
     // The Dockerfile: every RUN calls a tested step; the compile stage uses $TARGETPLATFORM and
     // the last stage is scratch with only the binary.
@@ -574,4 +578,122 @@ fn a_signed_ci_cache_is_imported_only_by_jobs_that_trust_its_key() {
     let out = step(&trusting, &["sysroots"]);
     ok(&out);
     assert!(!stderr(&out).contains("building"), "{}", stderr(&out));
+}
+
+/// The CI files' registry flow, run against a real registry with TLS and a login: `login`
+/// writes Docker's config.json from stdin; each matrix job's `sysroots` pushes its target
+/// signed with the key from a secret's text; the last job's `pull` gets every target without
+/// building anything, and a job that does not trust the key installs nothing.
+#[test]
+fn a_matrix_shares_one_signed_registry_cache() {
+    let d = demo();
+    let tmp = d.tmp.path();
+    let reg = common::registry::TestRegistry::tls_with_login(&tmp.join("registry"), "ci", "s3cret");
+    let keys = tmp.join("keys");
+    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+        .args(["cache", "keygen", "--out"])
+        .arg(&keys)
+        .env("CROSSROOT_HOME", tmp.join("keygen"))
+        .output()
+        .unwrap();
+    ok(&out);
+    let secret = std::fs::read_to_string(keys.join("crossroot.key")).unwrap();
+    let docker = tmp.join("docker");
+    let job = |targets: &str, home: &str| {
+        let mut env = steps_env(&d, targets, &tmp.join(home));
+        env.insert("CROSSROOT_CACHE", reg.repo("team/crossroot-cache"));
+        env.insert(
+            "CROSSROOT_TRUST",
+            keys.join("crossroot.pub").display().to_string(),
+        );
+        env.insert(
+            "CROSSROOT_REGISTRY_CA",
+            reg.ca.as_ref().unwrap().display().to_string(),
+        );
+        env.insert("DOCKER_CONFIG", docker.display().to_string());
+        env.insert("TMPDIR", tmp.display().to_string());
+        env
+    };
+
+    // login: the password from stdin, as `echo "$TOKEN" | ci/steps.sh login` passes it.
+    let mut c = Command::new("bash");
+    c.arg(steps())
+        .args(["login", &reg.host(), "ci"])
+        .current_dir(repo())
+        .envs(job("linux/arm64", "job-arm64"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(b"s3cret\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    ok(&out);
+    let config = std::fs::metadata(docker.join("config.json")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        config.permissions().mode() & 0o077,
+        0,
+        "config.json is readable by others"
+    );
+
+    for (target, home) in [
+        ("linux/arm64", "job-arm64"),
+        ("linux/riscv64", "job-riscv64"),
+    ] {
+        let mut env = job(target, home);
+        env.insert("CROSSROOT_SIGN_KEY_SECRET", secret.clone());
+        let out = step(&env, &["sysroots"]);
+        ok(&out);
+        assert!(
+            stderr(&out).contains("pushed 1 package to"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // The key file the secret became is gone with the step.
+    let left: Vec<_> = std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("crossroot-key.")
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let fetched = d.server.requests();
+    let out = step(&job("linux/arm64 linux/riscv64", "job-last"), &["pull"]);
+    ok(&out);
+    assert_eq!(
+        stderr(&out).matches("pulled demo 1.0.0").count(),
+        2,
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(d.server.requests(), fetched);
+
+    // A job that trusts another key installs nothing.
+    let other = tmp.join("other-keys");
+    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+        .args(["cache", "keygen", "--out"])
+        .arg(&other)
+        .env("CROSSROOT_HOME", tmp.join("keygen"))
+        .output()
+        .unwrap();
+    ok(&out);
+    let mut env = job("linux/arm64", "job-untrusting");
+    env.insert(
+        "CROSSROOT_TRUST",
+        other.join("crossroot.pub").display().to_string(),
+    );
+    let out = step(&env, &["pull"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not among the trusted keys"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -429,8 +429,7 @@ impl Registry {
                 data,
             });
         }
-        let plain_allowed =
-            remote.is_loopback() || opts.insecure.contains(&remote.registry);
+        let plain_allowed = remote.is_loopback() || opts.insecure.contains(&remote.registry);
         let scheme = probe(&remote, &certs, plain_allowed).await?;
         let creds = match auth::config_path(opts.docker_config.as_deref()) {
             Some(p) => auth::credentials(&p, &remote.registry)?,
