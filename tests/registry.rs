@@ -225,6 +225,33 @@ fn a_pushed_selection_pulls_into_another_home_and_skopeo_reads_and_copies_it() {
             &format!("docker://{mirror}:{t}"),
         ]);
     }
+    // A profile's [cache] does the same for a plain `build` (keys relative to the profile).
+    let conf = d.tmp.path().join("conf");
+    std::fs::create_dir_all(conf.join("keys")).unwrap();
+    std::fs::copy(&pk, conf.join("keys/team.pub")).unwrap();
+    let with_cache = conf.join("crossroot.toml");
+    std::fs::write(
+        &with_cache,
+        format!(
+            "{}\n[cache]\nremote = \"{repo}\"\ntrusted-keys = [\"keys/team.pub\"]\n",
+            std::fs::read_to_string(&d.profile).unwrap()
+        ),
+    )
+    .unwrap();
+    let home_d = d.tmp.path().join("machine-d");
+    let out = d.run(
+        &home_d,
+        &["build", "--profile", with_cache.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).matches("pulled demo").count(),
+        2,
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(d.server.requests(), fetched);
+
     let home_c = d.tmp.path().join("machine-c");
     let out = d.run(
         &home_c,
@@ -573,4 +600,88 @@ fn tls_and_htpasswd_with_docker_config_and_build_push_then_pull() {
     let out = c.output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(complete_packages(&last).len(), 2);
+}
+
+/// Faults between crossroot and the registry (a proxy in front of it): an upload whose
+/// connection drops (the registry died mid-push), a download cut short (mid-pull), and rate
+/// limiting with 429. Each run after a fault finds the registry and the home consistent.
+#[test]
+fn cut_transfers_and_rate_limits_leave_registry_and_home_consistent() {
+    use common::registry::{Fault, FaultProxy};
+    let d = demo();
+    let reg = TestRegistry::plain(&d.tmp.path().join("registry"));
+    let proxy = FaultProxy::start(reg.port);
+    let repo = format!("127.0.0.1:{}/crossroot/cache", proxy.port);
+    let (sk, pk) = keygen(&d, &d.tmp.path().join("keys"));
+    let home_a = d.tmp.path().join("a");
+    let sel = ["--target", "linux/arm64", "demo"];
+    let mut build = vec!["build"];
+    build.extend(sel);
+    assert!(d.run(&home_a, &build).status.success());
+    let mut push = vec!["cache", "push", repo.as_str()];
+    push.extend(sel);
+    push.extend(["--sign-key", sk.to_str().unwrap()]);
+
+    // Every upload attempt dropped: the push fails and says what it could not send.
+    proxy.set(Fault::DropUpload(100));
+    let out = d.run(&home_a, &push);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("could not upload a blob to"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        proxy.count("dropped") >= 4,
+        "retried: {:?}",
+        proxy.seen.lock().unwrap()
+    );
+    // One dropped upload is retried within the same push.
+    proxy.set(Fault::DropUpload(1));
+    let out = d.run(&home_a, &push);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1 package pushed"),
+        "{}",
+        stdout(&out)
+    );
+
+    let mut pull = vec!["cache", "pull", repo.as_str()];
+    pull.extend(sel);
+    pull.extend(["--trust", pk.to_str().unwrap()]);
+    // The layer download cut short: nothing installed, no partial file left.
+    let home_b = d.tmp.path().join("b");
+    proxy.set(Fault::CutBlobGet { after: 100, n: 100 });
+    let out = d.run(&home_b, &pull);
+    assert!(!out.status.success());
+    assert!(complete_packages(&home_b).is_empty());
+    let left: Vec<_> = std::fs::read_dir(home_b.join("packages-v1"))
+        .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        left.iter().all(|n| n.to_string_lossy().ends_with(".lock")),
+        "{left:?}"
+    );
+    // One cut download is fetched again within the same pull.
+    let cut_before = proxy.seen.lock().unwrap().len();
+    proxy.set(Fault::CutBlobGet { after: 100, n: 1 });
+    let home_b1 = d.tmp.path().join("b1");
+    let out = d.run(&home_b1, &pull);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(proxy.seen.lock().unwrap().len() > cut_before);
+    // Again, unhindered: installed.
+    proxy.set(Fault::None);
+    let out = d.run(&home_b, &pull);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(complete_packages(&home_b), complete_packages(&home_a));
+
+    // Rate limited: retried with backoff until the registry answers.
+    let home_c = d.tmp.path().join("c");
+    proxy.set(Fault::TooMany(3));
+    let started = std::time::Instant::now();
+    let out = d.run(&home_c, &pull);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(proxy.count("429"), 3);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+    assert_eq!(complete_packages(&home_c), complete_packages(&home_a));
 }

@@ -37,7 +37,21 @@ pub fn run_with(
     mode: Mode,
 ) -> Result<i32> {
     let started = Instant::now();
-    // Flags that name files and registries are judged before anything is built.
+    let selected = super::select(&args.selection, args.debug_info)?;
+    // Flags that name files and registries are judged before anything is built; flags and
+    // CROSSROOT_* win over the profile's `[cache]`.
+    let mut args = args;
+    if let Some(c) = &selected.cache {
+        if args.cache.is_none() {
+            args.cache = Some(c.remote.clone());
+        }
+        if args.trust.trust.is_empty() && !args.trust.trust_unsigned {
+            args.trust.trust = c.trusted_keys.clone();
+        }
+        if c.push && mode == Mode::Build && args.cache.as_deref() == Some(c.remote.as_str()) {
+            args.push = true;
+        }
+    }
     let remote = args.cache.as_deref().map(Remote::parse).transpose()?;
     let trust = match &remote {
         Some(r) => Some(super::registry::trust(&args.trust, r)?),
@@ -45,9 +59,15 @@ pub fn run_with(
     };
     let sign_key = match (&args.sign_key, args.push) {
         (Some(p), true) => Some(SigningKey::load(p)?),
+        (None, true) => {
+            return Err(super::UsageError(format!(
+                "pushing to {} needs a key to sign with: --sign-key crossroot.key or CROSSROOT_SIGN_KEY (or set push = false in the profile's [cache])",
+                args.cache.as_deref().unwrap_or("the cache")
+            ))
+            .into());
+        }
         _ => None,
     };
-    let selected = super::select(&args.selection, args.debug_info)?;
     let recipes = super::load_recipes(settings)?;
     // Judged as an absolute path: that is what pkg-config prints from the copy.
     let prefix = match &args.prefix {

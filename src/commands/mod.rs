@@ -82,6 +82,8 @@ pub struct Selected {
     pub toolchain: String,
     /// The profile read, if any.
     pub profile: Option<PathBuf>,
+    /// The profile's `[cache]`, if any.
+    pub cache: Option<crate::recipe::profile::ProfileCache>,
 }
 
 /// Packages named on the command line win; else `--profile`; else `./crossroot.toml`.
@@ -122,6 +124,7 @@ pub fn select(sel: &Selection, debug_info: bool) -> Result<Selected> {
         options,
         toolchain: toolchain.unwrap_or_else(|| "zig".into()),
         profile: profile_path,
+        cache: profile.as_ref().and_then(|p| p.cache.clone()),
     })
 }
 

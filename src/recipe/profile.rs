@@ -7,6 +7,11 @@
 //! debug-info = false
 //! opt-level = "2"
 //! toolchain = "zig"        # or "gcc", or a prebuilt toolchain recipe's name
+//!
+//! [cache]                   # optional: a shared registry cache (flags and CROSSROOT_* win)
+//! remote = "ghcr.io/org/crossroot-cache"
+//! trusted-keys = ["keys/crossroot.pub"]   # relative to this file
+//! push = false              # `build` pushes what it built (needs --sign-key)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -24,6 +29,27 @@ pub const PROFILE_FILE: &str = "crossroot.toml";
 #[serde(deny_unknown_fields)]
 struct RawProfile {
     sysroot: RawSysroot,
+    #[serde(default)]
+    cache: Option<RawCache>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCache {
+    remote: Spanned<String>,
+    #[serde(default)]
+    trusted_keys: Vec<String>,
+    #[serde(default)]
+    push: bool,
+}
+
+/// A profile's `[cache]`: the registry its `build` uses unless flags say otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileCache {
+    pub remote: String,
+    /// Resolved against the profile's directory.
+    pub trusted_keys: Vec<PathBuf>,
+    pub push: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +76,7 @@ pub struct Profile {
     pub opt_level: Option<String>,
     /// `zig`, `gcc` or a prebuilt toolchain recipe's name; `None`: zig unless `--toolchain`.
     pub toolchain: Option<String>,
+    pub cache: Option<ProfileCache>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -98,8 +125,29 @@ impl Profile {
                 ),
             ));
         }
+        let cache = match raw.cache {
+            None => None,
+            Some(c) => {
+                if !c.remote.get_ref().contains('/') {
+                    return Err(invalid(
+                        c.remote.span().start,
+                        format!(
+                            "remote `{}` is not a registry repository; expected HOST[:PORT]/PATH, e.g. ghcr.io/org/crossroot-cache",
+                            c.remote.get_ref()
+                        ),
+                    ));
+                }
+                let base = path.parent().unwrap_or(Path::new("."));
+                Some(ProfileCache {
+                    remote: c.remote.into_inner(),
+                    trusted_keys: c.trusted_keys.iter().map(|k| base.join(k)).collect(),
+                    push: c.push,
+                })
+            }
+        };
         Ok(Profile {
             path: path.to_path_buf(),
+            cache,
             packages: s.packages,
             targets,
             debug_info: s.debug_info,
@@ -120,6 +168,24 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cache_section_names_a_registry_and_keys_beside_the_profile() {
+        let text = "[sysroot]\npackages = [\"curl\"]\n\n[cache]\nremote = \"127.0.0.1:5000/team/cache\"\ntrusted-keys = [\"keys/a.pub\"]\npush = true\n";
+        let p = Profile::parse(Path::new("conf/p.toml"), text).unwrap();
+        let c = p.cache.unwrap();
+        assert_eq!(c.remote, "127.0.0.1:5000/team/cache");
+        assert_eq!(c.trusted_keys, [PathBuf::from("conf/keys/a.pub")]);
+        assert!(c.push);
+        let bad = "[sysroot]\npackages = [\"curl\"]\n\n[cache]\nremote = \"cache:latest\"\n";
+        let e = Profile::parse(Path::new("p.toml"), bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("p.toml:5") && e.contains("not a registry repository"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn parses_the_shipped_curl_profile() {

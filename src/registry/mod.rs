@@ -126,6 +126,26 @@ fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> R
     }
 }
 
+/// Where a blob download goes: written to, and emptied for another attempt.
+trait Sink: Write + Send {
+    fn reset(&mut self) -> std::io::Result<()>;
+}
+
+impl Sink for Vec<u8> {
+    fn reset(&mut self) -> std::io::Result<()> {
+        self.clear();
+        Ok(())
+    }
+}
+
+impl Sink for std::fs::File {
+    fn reset(&mut self) -> std::io::Result<()> {
+        use std::io::Seek;
+        self.set_len(0)?;
+        self.rewind()
+    }
+}
+
 /// How to reach registries: from flags and the environment.
 #[derive(Debug, Clone, Default)]
 pub struct RegistryOptions {
@@ -398,14 +418,15 @@ async fn probe(
             why: format!("https: {tls}\n{hint}"),
         });
     }
-    // Only a registry's answer counts: a TLS server answers plain http with 400.
+    // A TLS server answers plain http with 400; any other answer is the registry's (429 and
+    // 5xx too: the requests that follow retry those).
     let plain = match http
         .get(format!("http://{}/v2/", remote.registry))
         .send()
         .await
     {
-        Ok(r) if matches!(r.status().as_u16(), 200 | 401) => return Ok("http"),
-        Ok(r) => format!("answered {} (not a registry's /v2/)", r.status()),
+        Ok(r) if r.status() != reqwest::StatusCode::BAD_REQUEST => return Ok("http"),
+        Ok(r) => format!("answered {} (a server that speaks https)", r.status()),
         Err(e) => chain(&e),
     };
     Err(RegistryError::Unreachable {
@@ -536,12 +557,37 @@ impl Registry {
     }
 
     /// A blob named by a descriptor, into `out`, checked against its size (no byte past it is
-    /// accepted) and digest as it streams; returns the bytes written.
+    /// accepted) and digest as it streams; returns the bytes written. A download cut short
+    /// starts again from the first byte, as a failed request is retried.
     async fn get_blob(
         &self,
         r: &Reference,
         desc: &Descriptor,
-        out: &mut dyn Write,
+        out: &mut dyn Sink,
+        max: u64,
+    ) -> Result<u64, RegistryError> {
+        let mut attempt = 1;
+        loop {
+            out.reset().map_err(|e| RegistryError::Io {
+                action: "rewind the download of",
+                path: PathBuf::from(r.whole()),
+                source: e,
+            })?;
+            match self.get_blob_once(r, desc, out, max).await {
+                Err(e) if e.is_unavailable() && attempt < ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn get_blob_once(
+        &self,
+        r: &Reference,
+        desc: &Descriptor,
+        out: &mut dyn Sink,
         max: u64,
     ) -> Result<u64, RegistryError> {
         if desc.size > max {
@@ -680,12 +726,15 @@ impl Registry {
                 continue;
             };
             let mut text = Vec::new();
-            if self
+            match self
                 .get_blob(&r, layer, &mut text, layout::MAX_SIGNATURE)
                 .await
-                .is_ok()
             {
-                out.push(String::from_utf8_lossy(&text).into_owned());
+                Ok(_) => out.push(String::from_utf8_lossy(&text).into_owned()),
+                // A changed signature would not verify anyway; another one may.
+                Err(RegistryError::Tampered { .. }) => {}
+                // The registry failing mid-way is not "unsigned".
+                Err(e) => return Err(e),
             }
         }
         Ok(out)

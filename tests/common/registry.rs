@@ -243,3 +243,184 @@ pub fn skopeo(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// What the [`FaultProxy`] does to the next requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Pass everything through.
+    None,
+    /// Answer the next `n` requests with 429 Too Many Requests and `Retry-After: 1`.
+    TooMany(usize),
+    /// Cut the next `n` blob downloads after `after` bytes of the response.
+    CutBlobGet { after: usize, n: usize },
+    /// Drop the connection of the next `n` blob uploads after reading them, answering nothing
+    /// (the registry died mid-push).
+    DropUpload(usize),
+}
+
+/// An HTTP proxy on 127.0.0.1 in front of a test registry that injects [`Fault`]s; one request
+/// per connection (it answers `Connection: close`), which is all a fault needs.
+pub struct FaultProxy {
+    pub port: u16,
+    fault: std::sync::Arc<std::sync::Mutex<Fault>>,
+    /// `METHOD path -> status` of every request, in order.
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+fn read_head(s: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut b).ok()? == 0 {
+            return None;
+        }
+        // A TLS ClientHello (a client trying https first): this proxy speaks plain http.
+        if head.is_empty() && b[0] == 0x16 {
+            return None;
+        }
+        head.push(b[0]);
+    }
+    Some(head)
+}
+
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_string())
+    })
+}
+
+/// `head` with its `Connection` header replaced by `Connection: close`.
+fn closing(head: &str) -> String {
+    let mut out: Vec<&str> = head
+        .trim_end_matches("\r\n")
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    out.push("Connection: close");
+    out.join("\r\n") + "\r\n\r\n"
+}
+
+impl FaultProxy {
+    pub fn start(upstream: u16) -> FaultProxy {
+        use std::io::{Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let fault = std::sync::Arc::new(std::sync::Mutex::new(Fault::None));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (f, log) = (fault.clone(), seen.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut client) = conn else { continue };
+                let (f, log) = (f.clone(), log.clone());
+                std::thread::spawn(move || {
+                    let Some(head) = read_head(&mut client) else {
+                        return;
+                    };
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let line = head.lines().next().unwrap_or_default().to_string();
+                    let mut parts = line.split(' ');
+                    let (method, path) = (
+                        parts.next().unwrap_or_default().to_string(),
+                        parts.next().unwrap_or_default().to_string(),
+                    );
+                    let len: usize = header(&head, "content-length")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    let mut body = vec![0u8; len];
+                    if client.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let note = |status: &str| {
+                        log.lock()
+                            .unwrap()
+                            .push(format!("{method} {path} -> {status}"));
+                    };
+                    let is_blob_get = method == "GET" && path.contains("/blobs/sha256:");
+                    let is_upload =
+                        path.contains("/blobs/uploads/") && (method == "PATCH" || method == "PUT");
+                    let mut cut = None;
+                    {
+                        let mut fault = f.lock().unwrap();
+                        match *fault {
+                            Fault::TooMany(n) if n > 0 => {
+                                *fault = if n > 1 {
+                                    Fault::TooMany(n - 1)
+                                } else {
+                                    Fault::None
+                                };
+                                drop(fault);
+                                note("429");
+                                let _ = client.write_all(
+                                    b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                                );
+                                return;
+                            }
+                            Fault::DropUpload(n) if n > 0 && is_upload => {
+                                *fault = if n > 1 {
+                                    Fault::DropUpload(n - 1)
+                                } else {
+                                    Fault::None
+                                };
+                                drop(fault);
+                                note("dropped");
+                                return;
+                            }
+                            Fault::CutBlobGet { after, n } if n > 0 && is_blob_get => {
+                                *fault = if n > 1 {
+                                    Fault::CutBlobGet { after, n: n - 1 }
+                                } else {
+                                    Fault::None
+                                };
+                                cut = Some(after);
+                            }
+                            _ => {}
+                        }
+                    }
+                    let Ok(mut up) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                        note("upstream down");
+                        return;
+                    };
+                    if up.write_all(closing(&head).as_bytes()).is_err()
+                        || up.write_all(&body).is_err()
+                    {
+                        return;
+                    }
+                    let mut response = Vec::new();
+                    let _ = up.read_to_end(&mut response);
+                    let split = response
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .map(|p| p + 4)
+                        .unwrap_or(response.len());
+                    let rhead = String::from_utf8_lossy(&response[..split]).into_owned();
+                    note(rhead.split(' ').nth(1).unwrap_or("?"));
+                    let mut out = closing(&rhead).into_bytes();
+                    out.extend_from_slice(&response[split..]);
+                    if let Some(after) = cut {
+                        out.truncate((closing(&rhead).len() + after).min(out.len()));
+                    }
+                    let _ = client.write_all(&out);
+                });
+            }
+        });
+        FaultProxy { port, fault, seen }
+    }
+
+    pub fn set(&self, fault: Fault) {
+        *self.fault.lock().unwrap() = fault;
+    }
+
+    /// How many answers had this status (or `dropped`).
+    pub fn count(&self, status: &str) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.ends_with(&format!("-> {status}")))
+            .count()
+    }
+}
