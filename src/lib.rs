@@ -11,7 +11,9 @@ pub mod commands;
 pub mod env;
 pub mod extract;
 pub mod fetch;
+pub mod host;
 pub mod openpgp;
+pub mod pc;
 pub mod plan;
 pub mod recipe;
 pub mod registry;
@@ -23,6 +25,7 @@ pub mod sign;
 pub mod store;
 pub mod sysroot;
 pub mod target;
+pub mod time;
 pub mod toolchain;
 pub mod verify;
 

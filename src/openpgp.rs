@@ -76,7 +76,7 @@ fn hex_upper(fp: &impl std::fmt::UpperHex) -> String {
 
 /// `2026-06-09T11:57:19Z`.
 fn date(secs: u32) -> String {
-    crate::sbom::timestamp(u64::from(secs))
+    crate::time::timestamp(u64::from(secs))
 }
 
 /// A recipe's fingerprint in canonical form (upper-case hex, no spaces), if it is one: 40 hex

@@ -70,3 +70,25 @@ impl Reporter for Recording {
         Box::new(NoProgress)
     }
 }
+
+/// The last `n` lines of a file, indented.
+pub fn tail(path: &std::path::Path, n: usize) -> String {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return "    (no log)".into();
+    };
+    // The tail of a long log is in its last 64 KiB.
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = std::io::Seek::seek(
+        &mut f,
+        std::io::SeekFrom::Start(len.saturating_sub(64 * 1024)),
+    );
+    let lines: Vec<String> = std::io::BufRead::split(std::io::BufReader::new(f), b'\n')
+        .map_while(Result::ok)
+        .map(|l| String::from_utf8_lossy(&l).into_owned())
+        .collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

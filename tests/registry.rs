@@ -554,6 +554,53 @@ fn tls_and_htpasswd_with_docker_config_and_build_push_then_pull() {
     assert!(!stderr(&out).contains("building"), "{}", stderr(&out));
     assert_eq!(d.server.requests(), fetched);
 
+    // A credential helper named by credHelpers gives the login (`docker-credential-<name> get`,
+    // the host on stdin, JSON out), as desktop and cloud logins do.
+    let bin = d.tmp.path().join("helper-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-crossroot-test");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread host\n[ \"$host\" = \"{}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\necho '{{\"ServerURL\":\"'$host'\",\"Username\":\"ci\",\"Secret\":\"hunter2\"}}'\n",
+            reg.host()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let helped = d.tmp.path().join("docker-helper");
+    std::fs::create_dir_all(&helped).unwrap();
+    std::fs::write(
+        helped.join("config.json"),
+        format!(
+            r#"{{"credHelpers": {{"{}": "crossroot-test"}}}}"#,
+            reg.host()
+        ),
+    )
+    .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let via_helper = d.tmp.path().join("via-helper");
+    let out = d
+        .cmd(&via_helper)
+        .env("DOCKER_CONFIG", &helped)
+        .env("PATH", &path)
+        .args([
+            "cache",
+            "pull",
+            &repo,
+            "--profile",
+            d.profile.to_str().unwrap(),
+            "--trust",
+            pk.to_str().unwrap(),
+            "--registry-ca",
+        ])
+        .arg(&ca)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(complete_packages(&via_helper).len(), 2);
+
     // Two machines pushing the same keys at once both succeed.
     let h1 = d.tmp.path().join("p1");
     let h2 = d.tmp.path().join("p2");
@@ -682,6 +729,11 @@ fn cut_transfers_and_rate_limits_leave_registry_and_home_consistent() {
     let out = d.run(&home_c, &pull);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(proxy.count("429"), 3);
-    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+    // The manifest request is answered 429 three times, retried after 0.5, 1 and 2 s.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(3400),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(complete_packages(&home_c), complete_packages(&home_a));
 }

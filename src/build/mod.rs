@@ -8,7 +8,7 @@ pub use steps::{BuildStep, HostTools, steps_for};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -75,7 +75,7 @@ pub enum BuildError {
     Pc {
         package: String,
         #[source]
-        source: crate::sysroot::pc::PcError,
+        source: crate::pc::PcError,
     },
     #[error(transparent)]
     Cache(#[from] cache::CacheError),
@@ -517,7 +517,7 @@ impl Builder {
         let paths: Vec<&str> = build_paths.iter().map(String::as_str).collect();
         let pc_dir = prefix.join("lib/pkgconfig");
         if pc_dir.is_dir() {
-            crate::sysroot::pc::relocate_pc_dir(&pc_dir, &paths).map_err(|e| BuildError::Pc {
+            crate::pc::relocate_pc_dir(&pc_dir, &paths).map_err(|e| BuildError::Pc {
                 package: label.clone(),
                 source: e,
             })?;
@@ -712,25 +712,7 @@ fn io_err(
     }
 }
 
-/// The last `n` lines of a file, indented.
-pub fn tail(path: &Path, n: usize) -> String {
-    let Ok(mut f) = File::open(path) else {
-        return "    (no log)".into();
-    };
-    // The tail of a long log is in its last 64 KiB.
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
-    let lines: Vec<String> = BufReader::new(f)
-        .split(b'\n')
-        .map_while(Result::ok)
-        .map(|l| String::from_utf8_lossy(&l).into_owned())
-        .collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
-        .map(|l| format!("    {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+pub use crate::report::tail;
 
 /// Replaces the relocatable prefix of every `.pc` file in `dir` with the absolute one. The
 /// files are hard links into the store, so each is replaced, never written through.
@@ -743,10 +725,7 @@ fn pin_pc_prefix(dir: &Path) -> std::io::Result<()> {
         let path = e?.path();
         if path.extension().is_some_and(|x| x == "pc") {
             let text = fs::read_to_string(&path)?;
-            let pinned = text.replace(
-                crate::sysroot::pc::RELOCATED_PREFIX,
-                &root.display().to_string(),
-            );
+            let pinned = text.replace(crate::pc::RELOCATED_PREFIX, &root.display().to_string());
             fs::remove_file(&path)?;
             fs::write(&path, pinned)?;
         }

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use crate::plan::{BuildOptions, PlannedPackage};
 use crate::recipe::{BuildSystem, Language};
 use crate::shell;
-use crate::toolchain::HostEnv;
 
 /// Placeholders a recipe may use in `args` and `env`.
 pub const PLACEHOLDERS: &[&str] = &[
@@ -20,39 +19,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "cflags",
 ];
 
-/// Host programs the builds run.
-#[derive(Debug, Clone)]
-pub struct HostTools {
-    pub make: PathBuf,
-    pub cmake: PathBuf,
-    pub perl: PathBuf,
-    pub pkg_config: PathBuf,
-    /// `PATH` handed to build steps.
-    pub path: std::ffi::OsString,
-    /// `HOME`, which some configure scripts read.
-    pub home: Option<std::ffi::OsString>,
-}
-
-impl HostTools {
-    /// Resolves each tool on `PATH`; a missing one is left as its bare name, so the step that
-    /// needs it fails with "could not start" and `crossroot doctor` names the package.
-    pub fn find(host: &HostEnv) -> Self {
-        let find = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|n| host.which(n))
-                .unwrap_or_else(|| PathBuf::from(names[0]))
-        };
-        HostTools {
-            make: find(&["make", "gmake"]),
-            cmake: find(&["cmake"]),
-            perl: find(&["perl"]),
-            pkg_config: find(&["pkg-config", "pkgconf"]),
-            path: host.path.clone().unwrap_or_else(|| "/usr/bin:/bin".into()),
-            home: std::env::var_os("HOME"),
-        }
-    }
-}
+pub use crate::host::HostTools;
 
 /// Directories of one package build.
 #[derive(Debug, Clone)]

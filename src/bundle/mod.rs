@@ -24,9 +24,9 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::build::HostTools;
 use crate::cache::{self, EntryLock, Home, MARKER};
 use crate::extract::{self, Admission, EntryKind, EntryView, ExtractError};
+use crate::host::HostTools;
 use crate::report::Reporter;
 use crate::store::{Installed, Store};
 use crate::sysroot::{self, MANIFEST, Manifest, Sysroot};

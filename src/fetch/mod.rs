@@ -27,7 +27,6 @@ use crate::report::Reporter;
 
 pub use download::SizeLimit;
 use download::{DownloadError, Downloader, Job, Limit, too_large};
-use lock::EntryLock;
 
 /// A place the user keeps copies of source files, looked up by file name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -644,7 +643,7 @@ impl Fetcher {
                         fetched.artifact.file,
                         origin,
                         verified.signer,
-                        crate::sbom::timestamp(u64::from(verified.created))
+                        crate::time::timestamp(u64::from(verified.created))
                     ));
                     fetched.signature = Some(SignatureCheck {
                         path: cached,
@@ -829,7 +828,7 @@ impl Fetcher {
             source,
         })?;
         let lock_file = lock_path(&self.config.downloads_dir, artifact);
-        let _lock = EntryLock::acquire(lock_file, self.reporter.clone()).await?;
+        let _lock = lock::acquire(lock_file, self.reporter.clone()).await?;
         // Another process may have finished it while we waited.
         if let Some(found) = self.check_cache(artifact).await? {
             return Ok(Some(found));
@@ -981,16 +980,10 @@ fn write_marker(
 
 /// Writes a small file through a temporary file beside it and a rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
-    let io = |source| FetchError::Io {
+    crate::cache::write_atomic(path, bytes).map_err(|e| FetchError::Io {
         path: path.to_path_buf(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+        source: std::io::Error::other(e),
+    })
 }
 
 /// [`openpgp::verify_file`] off the async threads: it reads the whole source file.

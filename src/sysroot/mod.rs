@@ -1,15 +1,15 @@
 //! Assembling a sysroot from built packages: one tree of headers, static libraries and
 //! relocatable `.pc` files, with per-triple wrappers and a manifest, moved into place whole.
 
-pub mod pc;
+pub use crate::pc;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::build::HostTools;
 use crate::cache::{self, EntryLock, Home};
+use crate::host::HostTools;
 use crate::plan::{BuildOptions, TargetPlan};
 use crate::report::Reporter;
 use crate::store::{PACKAGE_RECORD, PackageRecord, merge_tree};

@@ -471,7 +471,7 @@ fn run_step(
         command,
         cwd: cwd.to_path_buf(),
         status: status.to_string(),
-        tail: crate::build::tail(log, 25),
+        tail: crate::report::tail(log, 25),
         log: log.to_path_buf(),
     })))
 }

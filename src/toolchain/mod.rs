@@ -10,7 +10,6 @@
 //! `env` and a warm `build` don't start Python or hash 180 MB each time.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -130,41 +129,8 @@ pub struct StepFailure {
     pub log: PathBuf,
 }
 
-/// What crossroot needs from the host environment, read once (tests pass their own).
-#[derive(Debug, Clone, Default)]
-pub struct HostEnv {
-    /// `$ZIG`: a zig executable to use.
-    pub zig: Option<PathBuf>,
-    /// `$PATH`.
-    pub path: Option<OsString>,
-    /// Python interpreter to ask for the `ziglang` package; `None` skips that search.
-    pub python: Option<String>,
-}
-
-impl HostEnv {
-    pub fn from_process() -> Self {
-        HostEnv {
-            zig: std::env::var_os("ZIG")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
-            path: std::env::var_os("PATH"),
-            python: Some("python3".to_string()),
-        }
-    }
-
-    /// Finds an executable on `PATH`.
-    pub fn which(&self, name: &str) -> Option<PathBuf> {
-        let path = self.path.as_ref()?;
-        std::env::split_paths(path)
-            .map(|d| d.join(name))
-            .find(|p| is_executable(p))
-    }
-}
-
-pub(crate) fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
+pub use crate::host::HostEnv;
+pub(crate) use crate::host::is_executable;
 
 /// Starts filling the toolchain directory `dir`: takes its entry lock (waiting for another
 /// process that holds it) and returns it, with no staging when `done()` says the directory is

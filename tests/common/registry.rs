@@ -249,7 +249,8 @@ pub fn skopeo(args: &[&str]) -> String {
 pub enum Fault {
     /// Pass everything through.
     None,
-    /// Answer the next `n` requests with 429 Too Many Requests and `Retry-After: 1`.
+    /// Answer the next `n` API requests (not the `/v2/` probes) with 429 Too Many Requests
+    /// and `Retry-After: 1`.
     TooMany(usize),
     /// Cut the next `n` blob downloads after `after` bytes of the response.
     CutBlobGet { after: usize, n: usize },
@@ -346,7 +347,7 @@ impl FaultProxy {
                     {
                         let mut fault = f.lock().unwrap();
                         match *fault {
-                            Fault::TooMany(n) if n > 0 => {
+                            Fault::TooMany(n) if n > 0 && path != "/v2/" => {
                                 *fault = if n > 1 {
                                     Fault::TooMany(n - 1)
                                 } else {
