@@ -103,6 +103,16 @@ pub fn make_htpasswd(dir: &Path, user: &str, password: &str) -> PathBuf {
     p
 }
 
+fn spawn(bin: &Path, config: &Path) -> Child {
+    Command::new(bin)
+        .arg("serve")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -159,15 +169,7 @@ impl TestRegistry {
             config: config_path,
             ca: tls.map(|t| t.0),
         };
-        r.child = Some(
-            Command::new(bin)
-                .arg("serve")
-                .arg(&r.config)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        r.child = Some(spawn(&bin, &r.config));
         r.wait_ready();
         r
     }
@@ -213,15 +215,8 @@ impl TestRegistry {
     /// Starts it again on the same port and storage.
     pub fn restart(&mut self) {
         self.stop();
-        self.child = Some(
-            Command::new(require_tool("docker-registry", "docker-registry"))
-                .arg("serve")
-                .arg(&self.config)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let bin = require_tool("docker-registry", "docker-registry");
+        self.child = Some(spawn(&bin, &self.config));
         self.wait_ready();
     }
 }
