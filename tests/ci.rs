@@ -589,14 +589,17 @@ fn a_matrix_shares_one_signed_registry_cache() {
     let d = demo();
     let tmp = d.tmp.path();
     let reg = common::registry::TestRegistry::tls_with_login(&tmp.join("registry"), "ci", "s3cret");
+    let keygen = |dir: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+            .args(["cache", "keygen", "--out"])
+            .arg(dir)
+            .env("CROSSROOT_HOME", tmp.join("keygen"))
+            .output()
+            .unwrap();
+        ok(&out);
+    };
     let keys = tmp.join("keys");
-    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
-        .args(["cache", "keygen", "--out"])
-        .arg(&keys)
-        .env("CROSSROOT_HOME", tmp.join("keygen"))
-        .output()
-        .unwrap();
-    ok(&out);
+    keygen(&keys);
     let secret = std::fs::read_to_string(keys.join("crossroot.key")).unwrap();
     let docker = tmp.join("docker");
     let job = |targets: &str, home: &str| {
@@ -677,13 +680,7 @@ fn a_matrix_shares_one_signed_registry_cache() {
 
     // A job that trusts another key installs nothing.
     let other = tmp.join("other-keys");
-    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
-        .args(["cache", "keygen", "--out"])
-        .arg(&other)
-        .env("CROSSROOT_HOME", tmp.join("keygen"))
-        .output()
-        .unwrap();
-    ok(&out);
+    keygen(&other);
     let mut env = job("linux/arm64", "job-untrusting");
     env.insert(
         "CROSSROOT_TRUST",

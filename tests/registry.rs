@@ -63,19 +63,22 @@ fn a_pushed_selection_pulls_into_another_home_and_skopeo_reads_and_copies_it() {
             .status
             .success()
     );
+    let push = || {
+        d.run(
+            &home_a,
+            &[
+                "cache",
+                "push",
+                &repo,
+                "--profile",
+                profile,
+                "--sign-key",
+                sk.to_str().unwrap(),
+            ],
+        )
+    };
 
-    let out = d.run(
-        &home_a,
-        &[
-            "cache",
-            "push",
-            &repo,
-            "--profile",
-            profile,
-            "--sign-key",
-            sk.to_str().unwrap(),
-        ],
-    );
+    let out = push();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("2 packages pushed"),
@@ -89,18 +92,7 @@ fn a_pushed_selection_pulls_into_another_home_and_skopeo_reads_and_copies_it() {
         stdout(&out)
     );
     // Again: nothing is sent.
-    let out = d.run(
-        &home_a,
-        &[
-            "cache",
-            "push",
-            &repo,
-            "--profile",
-            profile,
-            "--sign-key",
-            sk.to_str().unwrap(),
-        ],
-    );
+    let out = push();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("0 packages pushed (0.0 MB), 2 already there"),

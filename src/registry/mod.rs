@@ -303,21 +303,24 @@ pub struct Registry {
 
 const ATTEMPTS: u32 = 4;
 
+/// The wait after failed attempt `attempt` (from 1): 0.5 s, 1 s, 2 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500 << (attempt - 1))
+}
+
 /// Runs `op` until it succeeds, a permanent error, or the attempts run out; backs off
-/// 0.5 s, 1 s, 2 s between transient failures (5xx, 429, dropped connections).
+/// between transient failures (5xx, 429, dropped connections).
 async fn retry<T, F, Fut>(mut op: F) -> Result<T, OciDistributionError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
 {
-    let mut delay = Duration::from_millis(500);
     let mut attempt = 1;
     loop {
         match op().await {
             Ok(v) => return Ok(v),
             Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                tokio::time::sleep(delay).await;
-                delay *= 2;
+                tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;
             }
             Err(e) => return Err(e),
@@ -575,7 +578,7 @@ impl Registry {
             })?;
             match self.get_blob_once(r, desc, out, max).await {
                 Err(e) if e.is_unavailable() && attempt < ATTEMPTS => {
-                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                    tokio::time::sleep(backoff(attempt)).await;
                     attempt += 1;
                 }
                 other => return other,
