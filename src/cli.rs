@@ -111,6 +111,14 @@ pub enum Command {
         after_help = "Examples:\n  crossroot exec --target linux/arm64 -- make\n  crossroot exec --target linux/riscv64 -- go build -o app-riscv64 ./cmd/app"
     )]
     Exec(ExecArgs),
+    /// Run a program built for a target: natively where this host can, else under qemu-user.
+    #[command(
+        after_help = "Examples:\n  crossroot run --target linux/arm64 -- ./app_linux_arm64 --version\n  go test -exec 'crossroot run --target linux/riscv64 --' ./...   # after eval \"$(crossroot env …)\""
+    )]
+    Run(RunArgs),
+    /// Go programs with cgo for several platforms at once.
+    #[command(subcommand)]
+    Go(GoCommand),
     /// Check that an ELF file is a static executable for a target.
     #[command(after_help = "Example:\n  crossroot verify --target linux/arm64 ./app")]
     Verify(VerifyArgs),
@@ -394,6 +402,59 @@ pub struct ExecArgs {
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The target the program was built for.
+    #[arg(short, long, visible_alias = "platform", value_name = "TARGET", value_parser = parse_target)]
+    pub target: &'static Target,
+    /// The program and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "PROGRAM")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GoCommand {
+    /// Build one cgo program for each platform: sysroots built or pulled, `go build` with a
+    /// static link, each result verified.
+    #[command(
+        after_help = "Examples:\n  crossroot go build --platform linux/amd64,linux/arm64,linux/riscv64 -o dist ./cmd/app\n  crossroot go build --platform linux/arm64 --with curl -- -trimpath -tags netgo ./cmd/app\n\nGo's own flags pass through (put them after `--` when they could be read as crossroot's,\ne.g. -v); -ldflags '-extldflags \"-static\"' is added unless you pass -ldflags yourself.\nOutputs are DIR/<name>_<os>_<arch>[_<variant>]."
+    )]
+    Build(GoBuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GoBuildArgs {
+    /// The platforms (comma-separated or repeated): linux/amd64, linux/arm64, a triple …
+    #[arg(long = "platform", visible_alias = "target", required = true, value_delimiter = ',', value_name = "PLATFORM", value_parser = parse_target)]
+    pub platforms: Vec<&'static Target>,
+    /// Where the programs go, as DIR/<name>_<os>_<arch>[_<variant>].
+    #[arg(short = 'o', long = "output", value_name = "DIR", default_value = ".")]
+    pub output: PathBuf,
+    /// The sysroot profile [default: ./crossroot.toml].
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// The C libraries (recipes) to link, instead of a profile's packages.
+    #[arg(long = "with", value_name = "PACKAGE", value_delimiter = ',')]
+    pub with: Vec<String>,
+    /// The go command.
+    #[arg(long, value_name = "FILE", env = "CROSSROOT_GO", default_value = "go")]
+    pub go: PathBuf,
+    /// A registry repository to pull missing packages from (as `build --cache`).
+    #[arg(long, value_name = "REF", env = "CROSSROOT_CACHE")]
+    pub cache: Option<String>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// go build's flags and the package to build, as `go build` takes them.
+    #[arg(
+        value_name = "GO BUILD ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub go_args: Vec<OsString>,
 }
 
 #[derive(Debug, Args)]

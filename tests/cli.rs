@@ -520,3 +520,105 @@ fn the_pinned_zig_release_is_fetched_when_none_is_installed() {
     assert!(out.status.success());
     assert!(!stderr(&out).contains("fetching zig"), "{}", stderr(&out));
 }
+
+#[test]
+fn run_passes_on_exit_status_and_signals_and_names_the_missing_qemu() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    if std::env::consts::ARCH == "x86_64" {
+        // x86_64 programs run natively: crossroot becomes the program.
+        let out = bare(
+            &[
+                "run",
+                "--target",
+                "linux/amd64",
+                "--",
+                "sh",
+                "-c",
+                "echo out; exit 7",
+            ],
+            &home,
+        );
+        assert_eq!(out.status.code(), Some(7));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+        let out = bare(
+            &[
+                "run",
+                "-t",
+                "linux/amd64",
+                "--",
+                "sh",
+                "-c",
+                "kill -TERM $$",
+            ],
+            &home,
+        );
+        assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{:?}", out.status);
+        let out = bare(
+            &["run", "-t", "linux/amd64", "--", "/nonexistent/app"],
+            &home,
+        );
+        assert_eq!(out.status.code(), Some(127));
+        assert!(
+            stderr(&out).contains("/nonexistent/app"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // A foreign target with no qemu on PATH: what to install.
+    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+        .args(["run", "--target", "linux/riscv64", "--", "./app"])
+        .env("CROSSROOT_HOME", &home)
+        .env("PATH", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("qemu-riscv64-static") && err.contains("qemu-user-static"),
+        "{err}"
+    );
+}
+
+#[test]
+fn go_build_refuses_bad_platforms_flags_and_a_missing_profile_before_building() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
+            .args(args)
+            .current_dir(tmp.path())
+            .env("CROSSROOT_HOME", &home)
+            .output()
+            .unwrap();
+        (out.status.code(), stderr(&out))
+    };
+    let (code, err) = run(&["go", "build", "--platform", "linux/sparc64", "."]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("linux/sparc64"), "{err}");
+    let (code, err) = run(&[
+        "go",
+        "build",
+        "--platform",
+        "linux/arm64",
+        "--",
+        "-o",
+        "x",
+        ".",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("-o DIR"), "{err}");
+    let (code, err) = run(&["go", "build", "--platform", "linux/arm64", "./a", "./b"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("one program at a time"), "{err}");
+    // No ./crossroot.toml here, no --profile, no --with.
+    let (code, err) = run(&["go", "build", "--platform", "linux/arm64", "."]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("crossroot.toml") && err.contains("--with curl"),
+        "{err}"
+    );
+    // Nothing was built or created.
+    assert!(!home.join("sysroots-v1").exists());
+}

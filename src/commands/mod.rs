@@ -6,10 +6,12 @@ pub mod doctor;
 pub mod env;
 pub mod exec;
 pub mod fetch;
+pub mod go;
 pub mod help;
 pub mod list;
 pub mod registry;
 pub mod reporter;
+pub mod run;
 pub mod sbom;
 pub mod targets;
 pub mod verify;
@@ -20,7 +22,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, Selection};
+use crate::cli::{Cli, Command, GoCommand, Selection};
 use crate::fetch::{FetchConfig, Fetcher};
 use crate::plan::{self, BuildOptions, Plan};
 use crate::recipe::RecipeSet;
@@ -62,6 +64,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Env(args) => env::run(&settings, reporter, args),
         Command::Exec(args) => exec::run(&settings, reporter, args),
         Command::Verify(args) => verify::run(args),
+        Command::Run(args) => run::run(&settings, args),
+        Command::Go(GoCommand::Build(args)) => go::build(&settings, reporter, args),
         Command::Sbom(args) => sbom::run(&settings, args),
         Command::Fetch(args) => fetch::run(&settings, reporter, args),
         Command::List(args) => list::run(&settings, args.json),

@@ -561,28 +561,17 @@ pub fn go_build(home: &Path, env_args: &str, go: &Go, work: &Path, bin: &Path) -
         .expect("sh runs")
 }
 
-/// Runs a program built for `target`: directly on x86_64 (i686 too: an x86_64 kernel runs
-/// 32-bit x86 programs, and under qemu-i386 7.2 Go's 386 runtime dies with "morestack on g0"
-/// even for a cgo program that only adds two numbers), under its qemu-user otherwise.
+/// Runs a program built for `target` through `crossroot run`: natively on x86_64 (i686 too:
+/// an x86_64 kernel runs 32-bit x86 programs, and under qemu-i386 7.2 Go's 386 runtime dies
+/// with "morestack on g0" even for a cgo program that only adds two numbers), under its
+/// qemu-user otherwise (loongarch64 without address randomisation, see `commands/run.rs`).
 pub fn run_for(target: &str, bin: &Path, args: &[&str]) -> Output {
-    let t = crossroot::target::Target::parse(target).unwrap();
-    let native = matches!(t.triple, "x86_64-linux-musl" | "i686-linux-musl");
-    let mut cmd = if native && std::env::consts::ARCH == "x86_64" {
-        Command::new(bin)
-    } else if t.triple == "loongarch64-linux-musl" {
-        // qemu-loongarch64 7.2 can hand out guest address 0 for an anonymous mapping (seen:
-        // Go's cgo thread stack), after which musl's malloc asks for hints below 0 and every
-        // allocation fails (c-ares: ENOMEM, in ~5% of runs of the Go program). Without host
-        // address randomisation that layout does not occur (0 failures in 40 runs).
-        let mut c = Command::new("setarch");
-        c.arg("-R").arg(require_qemu(target)).arg(bin);
-        c
-    } else {
-        let mut c = Command::new(require_qemu(target));
-        c.arg(bin);
-        c
-    };
-    cmd.args(args).output().expect("the binary (or qemu) runs")
+    Command::new(env!("CARGO_BIN_EXE_crossroot"))
+        .args(["run", "--target", target, "--"])
+        .arg(bin)
+        .args(args)
+        .output()
+        .expect("crossroot run runs")
 }
 
 /// `crossroot verify` and a run of the Go program: static, for this target, and it fetches.
