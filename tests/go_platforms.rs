@@ -12,7 +12,7 @@
 mod common;
 
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::e2e_home;
@@ -96,35 +96,33 @@ fn profile() -> String {
 }
 
 fn crossroot(home: &Path, dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
-        .args(args)
-        .current_dir(dir)
-        .env("CROSSROOT_HOME", home)
-        .env("GOTOOLCHAIN", "local")
-        .env("GOFLAGS", "-modcacherw")
-        .output()
-        .expect("crossroot runs");
-    eprintln!(
-        "$ crossroot {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    common::crossroot_with(home, args, |cmd| {
+        cmd.current_dir(dir)
+            .env("GOTOOLCHAIN", "local")
+            .env("GOFLAGS", "-modcacherw");
+    })
+}
+
+/// A Go module `example.com/<name>` in `parent/<name>` holding `files`; returns its directory.
+fn go_module(parent: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("go.mod"),
+        format!("module example.com/{name}\n\ngo 1.19\n"),
+    )
+    .unwrap();
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    dir
 }
 
 #[test]
 fn go_build_for_three_platforms_and_run_each() {
     let home = e2e_home();
     let work = tempfile::tempdir().unwrap();
-    let app = work.path().join("seedapp");
-    std::fs::create_dir_all(&app).unwrap();
-    std::fs::write(app.join("main.go"), SEED_PROGRAM).unwrap();
-    std::fs::write(
-        app.join("go.mod"),
-        "module example.com/seedapp\n\ngo 1.19\n",
-    )
-    .unwrap();
+    let app = go_module(work.path(), "seedapp", &[("main.go", SEED_PROGRAM)]);
     let platforms = PLATFORMS.iter().map(|p| p.0).collect::<Vec<_>>().join(",");
     for go in common::go_toolchains() {
         let dist = work.path().join(format!("dist-{}", go.version));
@@ -212,11 +210,11 @@ fn go_build_for_three_platforms_and_run_each() {
 fn go_test_exec_runs_a_cgo_test_package_under_qemu() {
     let home = e2e_home();
     let work = tempfile::tempdir().unwrap();
-    let pkg = work.path().join("seed");
-    std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::write(pkg.join("seed_test.go"), TEST_PACKAGE).unwrap();
-    std::fs::write(pkg.join("seed.go"), CGO_PACKAGE).unwrap();
-    std::fs::write(pkg.join("go.mod"), "module example.com/seed\n\ngo 1.19\n").unwrap();
+    let pkg = go_module(
+        work.path(),
+        "seed",
+        &[("seed.go", CGO_PACKAGE), ("seed_test.go", TEST_PACKAGE)],
+    );
     // The sysroots, if this file runs alone.
     let out = crossroot(&home, &pkg, &["build", "--profile", &profile()]);
     assert!(out.status.success());

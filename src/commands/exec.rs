@@ -22,20 +22,25 @@ pub fn run(settings: &Settings, _reporter: Arc<dyn Reporter>, args: ExecArgs) ->
     let status = match Command::new(program).args(rest).envs(vars).status() {
         Ok(status) => status,
         Err(e) => {
-            // As a shell says it, and with its codes: 127 not found, 126 found but not runnable.
-            let name = program.to_string_lossy();
-            let (code, why) = match e.kind() {
-                ErrorKind::NotFound => (127, "command not found".to_string()),
-                ErrorKind::PermissionDenied => {
-                    (126, "permission denied (is it executable?)".into())
-                }
-                _ => (126, e.to_string()),
-            };
-            eprintln!("error: could not run `{name}`: {why}");
+            let (code, why) = not_started(&e);
+            eprintln!(
+                "error: could not run `{}`: {why}",
+                program.to_string_lossy()
+            );
             return Ok(code);
         }
     };
     Ok(exit_code(status))
+}
+
+/// Why a command could not be started, as a shell says it, and with its codes: 127 not
+/// found, 126 found but not runnable.
+pub(crate) fn not_started(e: &std::io::Error) -> (i32, String) {
+    match e.kind() {
+        ErrorKind::NotFound => (127, "command not found".to_string()),
+        ErrorKind::PermissionDenied => (126, "permission denied (is it executable?)".into()),
+        _ => (126, e.to_string()),
+    }
 }
 
 /// The exit code a shell gives a command that ended with `status`: its own, or 128 + the

@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -123,49 +123,36 @@ pub fn build(settings: &Settings, reporter: Arc<dyn Reporter>, args: GoBuildArgs
     // BENCHMARKS.md: three platforms on 2 cores in 0.58 of the serial time, 0.76 two at a time).
     let per_build = (settings.jobs / args.platforms.len()).max(1);
     let go_args = go_args.with_parallelism(per_build);
-    let queue = Mutex::new(jobs.into_iter());
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..args.platforms.len() {
-            scope.spawn(|| {
-                loop {
-                    let next = queue.lock().unwrap().next();
-                    let Some((target, sysroot)) = next else { break };
-                    let file = args.output.join(output_name(&name, target));
-                    let r = build_one(&args.go, &go_args, target, &sysroot, &file);
-                    results.lock().unwrap().push((target, r));
-                }
-            });
-        }
+    let results: Vec<Result<Built>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(target, sysroot)| {
+                let (go, go_args, name) = (&args.go, &go_args, &name);
+                let file = args.output.join(output_name(name, target));
+                scope.spawn(move || build_one(go, go_args, target, sysroot, &file))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a go build thread panicked"))
+            .collect()
     });
-    let mut results = results.into_inner().unwrap();
-    results.sort_by_key(|(t, _)| args.platforms.iter().position(|p| p == t));
 
-    let mut failed = 0;
     let mut rows = Vec::new();
-    for (target, r) in results {
+    for r in results {
         match r {
-            Ok(b) => {
-                if !b.static_ok {
-                    failed += 1;
-                }
-                rows.push(b);
-            }
-            Err(e) => {
-                failed += 1;
-                eprintln!("error: {e:#}");
-                let _ = target;
-            }
+            Ok(b) => rows.push(b),
+            Err(e) => eprintln!("error: {e:#}"),
         }
     }
+    let ok = rows.iter().filter(|b| b.static_ok).count();
     print_table(&rows);
     eprintln!(
-        "{} of {} platforms built in {}",
-        rows.iter().filter(|b| b.static_ok).count(),
+        "{ok} of {} platforms built in {}",
         args.platforms.len(),
         human_duration(started.elapsed())
     );
-    Ok(if failed == 0 { 0 } else { 1 })
+    Ok(if ok == args.platforms.len() { 0 } else { 1 })
 }
 
 /// `go build` for one platform in its sysroot's environment, then `verify`.
@@ -184,22 +171,11 @@ fn build_one(
     }
     cmd.args(&go_args.all)
         .envs(variables(&EnvInput { target, sysroot }));
-    let shown = format!(
-        "{} build -o {} {}{}",
-        go.display(),
-        file.display(),
-        if go_args.has_ldflags {
-            String::new()
-        } else {
-            format!("'{STATIC_LDFLAGS}' ")
-        },
-        go_args
-            .all
-            .iter()
-            .map(|a| a.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let shown = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| crate::shell::word(&a.to_string_lossy()).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
     let out = cmd.output().with_context(|| {
         format!(
             "{}: could not run {} (install Go, or pass --go FILE / set CROSSROOT_GO)",

@@ -4,7 +4,6 @@
 //! and its standard streams are the program's own.
 
 use std::ffi::OsString;
-use std::io::ErrorKind;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
@@ -30,15 +29,10 @@ pub fn run(settings: &Settings, args: RunArgs) -> Result<i32> {
     }
     // exec only returns on failure.
     let e = Command::new(&exe).args(&argv).exec();
-    let name = PathBuf::from(&exe);
-    let (code, why) = match e.kind() {
-        ErrorKind::NotFound => (127, "not found".to_string()),
-        ErrorKind::PermissionDenied => (126, "permission denied (is it executable?)".into()),
-        _ => (126, e.to_string()),
-    };
+    let (code, why) = super::exec::not_started(&e);
     eprintln!(
         "error: could not run {} for {}: {why}",
-        name.display(),
+        PathBuf::from(&exe).display(),
         args.target.triple
     );
     Ok(code)

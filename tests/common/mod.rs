@@ -369,11 +369,15 @@ pub fn serve_gzip(count: usize) -> u16 {
 
 /// For the end-to-end tests: runs the crossroot binary with `home` and echoes what it printed.
 pub fn crossroot_in(home: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossroot"))
-        .args(args)
-        .env("CROSSROOT_HOME", home)
-        .output()
-        .expect("crossroot runs");
+    crossroot_with(home, args, |_| {})
+}
+
+/// [`crossroot_in`], with the command set up further first (a directory, variables).
+pub fn crossroot_with(home: &Path, args: &[&str], setup: impl FnOnce(&mut Command)) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crossroot"));
+    cmd.args(args).env("CROSSROOT_HOME", home);
+    setup(&mut cmd);
+    let out = cmd.output().expect("crossroot runs");
     eprintln!(
         "$ crossroot {}\n{}{}",
         args.join(" "),
